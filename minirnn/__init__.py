@@ -1,0 +1,8 @@
+"""minirnn: recurrent neural networks from scratch, the companion package of the minirnn course.
+
+- ``minirnn.numpy``: every layer forward and backward by hand (CS231n-style API).
+- ``minirnn.torch``: ``nn.Module``s that match ``torch.nn`` and load its state dicts,
+  plus the course's task models, datasets, training and decoding.
+"""
+
+__version__ = "0.1.0"
