@@ -1,0 +1,218 @@
+"""The vanilla (Elman) RNN: one step and a whole sequence, forward and backward by hand.
+
+Row-vector convention (CS231n): a minibatch of N inputs x of shape (N, D) and a hidden state
+h of shape (N, H) go through
+
+    next_h = tanh(x @ Wx + prev_h @ Wh + b)          Wx: (D, H), Wh: (H, H), b: (H,)
+
+(or relu instead of tanh). torch.nn.RNN stores the transposes and two biases, so its weights
+map as Wx = weight_ih_l0.T, Wh = weight_hh_l0.T, b = bias_ih_l0 + bias_hh_l0.
+
+The step functions are the teaching versions: short, one line per equation. The sequence
+functions compute the same thing but are written for speed: one big matmul for the input
+projections of all T steps, time-major buffers allocated once, in-place elementwise work.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from minirnn.numpy import checks
+from minirnn.numpy.sequence import batch_major, step_mask, time_major
+
+
+def _check_weights(s: checks.Shapes, Wx: Any, Wh: Any, b: Any) -> None:
+    s.array("Wx", Wx, "D, H")
+    s.array("Wh", Wh, "H, H")
+    s.array("b", b, "H")
+
+
+# ---------------------------------------------------------------------------------------------
+# One time step (the teaching version)
+# ---------------------------------------------------------------------------------------------
+
+
+def rnn_step_forward(
+    x: np.ndarray,
+    prev_h: np.ndarray,
+    Wx: np.ndarray,
+    Wh: np.ndarray,
+    b: np.ndarray,
+    nonlinearity: str = "tanh",
+) -> tuple[np.ndarray, tuple]:
+    """One step of a vanilla RNN.
+
+    Inputs:
+    - x: (N, D) inputs at this step.
+    - prev_h: (N, H) hidden state from the previous step.
+    - Wx: (D, H) input-to-hidden weights.
+    - Wh: (H, H) hidden-to-hidden weights.
+    - b: (H,) bias.
+    - nonlinearity: "tanh" or "relu".
+
+    Returns (next_h, cache): next_h (N, H), and what rnn_step_backward needs.
+    """
+    s = checks.Shapes()
+    _check_weights(s, Wx, Wh, b)  # the weights fix D and H; the data must agree with them
+    s.array("x", x, "N, D")
+    s.array("prev_h", prev_h, "N, H")
+    checks.same_dtype("x", x, prev_h=prev_h, Wx=Wx, Wh=Wh, b=b)
+    checks.finite(x=x, prev_h=prev_h, Wx=Wx, Wh=Wh, b=b)
+    checks.nonlinearity_name(nonlinearity)
+
+    a = x @ Wx + prev_h @ Wh + b  # (N, H) pre-activation
+    next_h = np.tanh(a) if nonlinearity == "tanh" else np.maximum(a, 0)
+    cache = (x, prev_h, Wx, Wh, next_h, nonlinearity)
+    return next_h, cache
+
+
+def rnn_step_backward(
+    dnext_h: np.ndarray, cache: tuple
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Backward pass of rnn_step_forward.
+
+    Inputs:
+    - dnext_h: (N, H) gradient of the loss with respect to next_h.
+    - cache: from rnn_step_forward.
+
+    Returns (dx, dprev_h, dWx, dWh, db) with shapes (N, D), (N, H), (D, H), (H, H), (H,).
+    """
+    x, prev_h, Wx, Wh, next_h, nonlinearity = cache
+    s = checks.Shapes()
+    s.array("next_h", next_h, "N, H")
+    s.array("dnext_h", dnext_h, "N, H")
+    checks.finite(dnext_h=dnext_h)
+
+    # d tanh(a)/da = 1 - tanh(a)^2, written with the output we kept; relu passes where a > 0.
+    if nonlinearity == "tanh":
+        da = dnext_h * (1 - next_h**2)
+    else:
+        da = dnext_h * (next_h > 0)
+    dx = da @ Wx.T
+    dprev_h = da @ Wh.T
+    dWx = x.T @ da
+    dWh = prev_h.T @ da
+    db = da.sum(axis=0)
+    return dx, dprev_h, dWx, dWh, db
+
+
+# ---------------------------------------------------------------------------------------------
+# A whole sequence (the fast version)
+# ---------------------------------------------------------------------------------------------
+
+
+def rnn_forward(
+    x: np.ndarray,
+    h0: np.ndarray,
+    Wx: np.ndarray,
+    Wh: np.ndarray,
+    b: np.ndarray,
+    nonlinearity: str = "tanh",
+    lengths: np.ndarray | list[int] | None = None,
+) -> tuple[np.ndarray, dict]:
+    """Run a vanilla RNN over a whole sequence.
+
+    Inputs:
+    - x: (N, T, D) inputs, batch-first.
+    - h0: (N, H) initial hidden state.
+    - Wx: (D, H), Wh: (H, H), b: (H,) as in rnn_step_forward.
+    - nonlinearity: "tanh" or "relu".
+    - lengths: optional (N,) integers in [1, T] for a padded (ragged) batch: sequence n has
+      lengths[n] real steps. Its state stops changing after its last real step and its padded
+      outputs h[n, lengths[n]:] are zero. Its final state is h[n, lengths[n] - 1]
+      (see `last_hidden`).
+
+    Returns (h, cache): h (N, T, H) the hidden state at every step, and what rnn_backward needs.
+    """
+    s = checks.Shapes()
+    _check_weights(s, Wx, Wh, b)  # the weights fix D and H; the data must agree with them
+    s.array("x", x, "N, T, D")
+    s.array("h0", h0, "N, H")
+    checks.same_dtype("x", x, h0=h0, Wx=Wx, Wh=Wh, b=b)
+    checks.finite(x=x, h0=h0, Wx=Wx, Wh=Wh, b=b)
+    checks.nonlinearity_name(nonlinearity)
+    N, T, D = x.shape
+    H = s["H"]
+    lengths = checks.lengths_array(lengths, N, T)
+
+    x_tm = time_major(x)  # (T, N, D)
+    # states[t + 1] is the hidden state after step t, states[0] = h0: (T + 1, N, H).
+    states = np.empty((T + 1, N, H), dtype=x.dtype)
+    states[0] = h0
+    # The input projections of all T steps in one GEMM, written straight into the buffer
+    # that each step then finishes in place: states[t + 1] = act(x_t Wx + b + h_t Wh).
+    np.matmul(x_tm.reshape(T * N, D), Wx, out=states[1:].reshape(T * N, H))
+    states[1:] += b
+    # A padded row keeps its previous state: frozen[t, n] is True when t >= lengths[n].
+    frozen = None if lengths is None else (np.arange(T)[:, None, None] >= lengths[:, None])
+
+    hWh = np.empty((N, H), dtype=x.dtype)  # scratch for prev_h @ Wh
+    for t in range(T):
+        a = states[t + 1]
+        np.matmul(states[t], Wh, out=hWh)
+        a += hWh
+        if nonlinearity == "tanh":
+            np.tanh(a, out=a)
+        else:
+            np.maximum(a, 0, out=a)
+        if frozen is not None:
+            np.copyto(a, states[t], where=frozen[t])
+
+    # Outputs are batch-first; padded positions are zero.
+    mask = None if lengths is None else step_mask(lengths, T, x.dtype)  # (T, N, 1)
+    h = batch_major(states[1:] if mask is None else states[1:] * mask)
+    cache = dict(x_tm=x_tm, states=states, Wx=Wx, Wh=Wh, mask=mask, nonlinearity=nonlinearity)
+    return h, cache
+
+
+def rnn_backward(
+    dh: np.ndarray, cache: dict
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Backpropagation through time for rnn_forward.
+
+    Inputs:
+    - dh: (N, T, H) gradient of the loss with respect to every hidden state h.
+    - cache: from rnn_forward.
+
+    Returns (dx, dh0, dWx, dWh, db) with shapes (N, T, D), (N, H), (D, H), (H, H), (H,).
+    Padded steps of a ragged batch get zero gradient.
+    """
+    x_tm, states, Wx, Wh, mask = (cache[k] for k in ("x_tm", "states", "Wx", "Wh", "mask"))
+    T, N, D = x_tm.shape
+    H = Wh.shape[0]
+    s = checks.Shapes()
+    s.array("h", states[1:].swapaxes(0, 1), "N, T, H")
+    s.array("dh", dh, "N, T, H")
+    checks.same_dtype("h", states, dh=dh)
+    checks.finite(dh=dh)
+
+    # da[t] will hold dLoss/d(pre-activation) at step t. It starts as the gradient arriving
+    # from the outputs, time-major; padded steps get none.
+    da = time_major(dh) if mask is None else np.multiply(time_major(dh), mask)
+    # The nonlinearity's local derivative at every step, all in one vectorised pass.
+    if cache["nonlinearity"] == "tanh":
+        deriv = np.multiply(states[1:], states[1:])
+        np.subtract(1, deriv, out=deriv)  # 1 - h^2
+    else:
+        deriv = (states[1:] > 0).astype(states.dtype)
+
+    # Walk backwards: the state gradient at step t is what its output receives plus what
+    # step t + 1 sends back through Wh. Padded rows receive nothing and send nothing back,
+    # so the loop needs no mask.
+    dnext = np.zeros((N, H), dtype=states.dtype)  # dLoss/dh_t from step t + 1
+    for t in range(T - 1, -1, -1):
+        da_t = da[t]
+        da_t += dnext
+        da_t *= deriv[t]
+        np.matmul(da_t, Wh.T, out=dnext)
+    dh0 = dnext
+
+    # Weight gradients: one GEMM each over all T steps at once.
+    da_flat = da.reshape(T * N, H)
+    dWx = x_tm.reshape(T * N, D).T @ da_flat
+    dWh = states[:-1].reshape(T * N, H).T @ da_flat
+    db = da_flat.sum(axis=0)
+    dx = batch_major((da_flat @ Wx.T).reshape(T, N, D))
+    return dx, dh0, dWx, dWh, db
