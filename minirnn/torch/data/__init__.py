@@ -1,0 +1,41 @@
+"""Datasets of the course, none downloaded: each is shipped with an installed package or generated
+from a seed. One small file per dataset."""
+
+from minirnn.torch.data.names import encode_names, load_names, names_split, names_vocab
+from minirnn.torch.data.numbers import TranslationSplit, number_translation
+from minirnn.torch.data.shapes import ShapesData, caption_vocab, make_shapes
+from minirnn.torch.data.synthetic import adding_problem, copy_task
+from minirnn.torch.data.text import (
+    CharVocab,
+    TBPTTBatcher,
+    TextFileError,
+    load_corpus,
+    load_text,
+    split_text,
+)
+from minirnn.torch.data.tokens import IGNORE_INDEX, Vocab, pad_batch
+from minirnn.torch.data.video import moving_digits
+
+__all__ = [
+    "IGNORE_INDEX",
+    "CharVocab",
+    "ShapesData",
+    "TBPTTBatcher",
+    "TextFileError",
+    "TranslationSplit",
+    "Vocab",
+    "adding_problem",
+    "caption_vocab",
+    "copy_task",
+    "encode_names",
+    "load_corpus",
+    "load_names",
+    "load_text",
+    "make_shapes",
+    "moving_digits",
+    "names_split",
+    "names_vocab",
+    "number_translation",
+    "pad_batch",
+    "split_text",
+]

@@ -1,0 +1,70 @@
+"""Number words from one language to another with ``num2words``: German "einundzwanzig" to
+English "twenty-one", a character-level translation task that needs reordering.
+
+The split is by number: no number of the test set appears in training.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from minirnn.torch.data.tokens import IGNORE_INDEX, Vocab, pad_batch
+
+
+@dataclass
+class TranslationSplit:
+    """One split. src: (N, S) padded source ids, src_lengths: (N,), tgt_in: (N, T) ``<bos>`` +
+    target ids, tgt_out: (N, T) target ids + ``<eos>`` (padding is IGNORE_INDEX), numbers: (N,)."""
+
+    numbers: torch.Tensor
+    src: torch.Tensor
+    src_lengths: torch.Tensor
+    tgt_in: torch.Tensor
+    tgt_out: torch.Tensor
+
+    def __len__(self) -> int:
+        return len(self.numbers)
+
+
+def number_words(numbers: list[int], lang: str) -> list[str]:
+    from num2words import num2words
+
+    return [num2words(n, lang=lang) for n in numbers]
+
+
+def number_translation(
+    max_number: int = 999,
+    src_lang: str = "de",
+    tgt_lang: str = "en",
+    val_fraction: float = 0.1,
+    test_fraction: float = 0.1,
+    seed: int = 0,
+) -> tuple[dict[str, TranslationSplit], Vocab, Vocab]:
+    """The numbers 0..max_number as words, split by number into train/val/test.
+
+    Returns ``(splits, src_vocab, tgt_vocab)`` with splits keyed "train", "val", "test".
+    """
+    if max_number < 10:
+        raise ValueError(f"max_number must be >= 10, got {max_number}")
+    numbers = list(range(max_number + 1))
+    src_words, tgt_words = number_words(numbers, src_lang), number_words(numbers, tgt_lang)
+    src_vocab = Vocab("".join(src_words))
+    tgt_vocab = Vocab("".join(tgt_words))
+    order = torch.randperm(len(numbers), generator=torch.Generator().manual_seed(seed)).tolist()
+    n_test, n_val = int(len(numbers) * test_fraction), int(len(numbers) * val_fraction)
+    parts = {
+        "test": order[:n_test],
+        "val": order[n_test : n_test + n_val],
+        "train": order[n_test + n_val :],
+    }
+    splits = {}
+    for name, idx in parts.items():
+        idx = sorted(idx)
+        src, src_lengths = pad_batch([src_vocab.encode(src_words[i]) for i in idx], Vocab.PAD)
+        tgt = [tgt_vocab.encode(tgt_words[i]) for i in idx]
+        tgt_in, _ = pad_batch([[Vocab.BOS] + t for t in tgt], Vocab.PAD)
+        tgt_out, _ = pad_batch([t + [Vocab.EOS] for t in tgt], IGNORE_INDEX)
+        splits[name] = TranslationSplit(torch.tensor(idx), src, src_lengths, tgt_in, tgt_out)
+    return splits, src_vocab, tgt_vocab

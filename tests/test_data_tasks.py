@@ -1,0 +1,104 @@
+import hashlib
+
+import pytest
+import torch
+
+from minirnn.torch.data import (
+    IGNORE_INDEX,
+    Vocab,
+    adding_problem,
+    copy_task,
+    encode_names,
+    load_names,
+    make_shapes,
+    moving_digits,
+    names_split,
+    names_vocab,
+    number_translation,
+)
+
+
+def digest(*tensors: torch.Tensor) -> str:
+    h = hashlib.sha256()
+    for t in tensors:
+        h.update(t.contiguous().numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+def test_names():
+    names = load_names()
+    assert len(names) == 5163 and names == sorted(names) and "emma" in names
+    train, val = names_split(seed=0)
+    assert len(val) == 516 and not set(train) & set(val)
+    assert names_split(seed=0) == (train, val)
+    x, y = encode_names(["ab", "c"], names_vocab())
+    assert torch.equal(x, torch.tensor([[0, 1, 2], [0, 3, 0]]))
+    assert torch.equal(y, torch.tensor([[1, 2, 0], [3, 0, IGNORE_INDEX]]))
+
+
+def test_number_translation_split_by_number():
+    splits, src_vocab, tgt_vocab = number_translation(max_number=999, seed=0)
+    sets = {k: set(s.numbers.tolist()) for k, s in splits.items()}
+    assert sum(len(s) for s in sets.values()) == 1000
+    assert not sets["train"] & sets["test"] and not sets["val"] & sets["test"]
+    train = splits["train"]
+    i = train.numbers.tolist().index(21)
+    assert "".join(src_vocab.decode(train.src[i])) == "einundzwanzig"
+    assert "".join(tgt_vocab.decode(train.tgt_out[i][train.tgt_out[i] >= 0])) == "twenty-one"
+    assert train.tgt_in[i, 0] == Vocab.BOS
+    assert train.src_lengths[i] == len("einundzwanzig")
+    again, _, _ = number_translation(max_number=999, seed=0)
+    assert torch.equal(again["test"].numbers, splits["test"].numbers)
+
+
+def test_shapes_deterministic_and_captions_match_cells():
+    data, vocab = make_shapes(50, seed=3)
+    assert data.images.shape == (50, 3, 32, 32) and data.cells.shape == (50, 9)
+    assert data.images.min() >= 0 and data.images.max() <= 1
+    assert ((data.cells > 0).sum(1) == 2).all()  # exactly two shapes per image
+    assert digest(data.images, data.captions_in) == digest(*_shapes_again())
+    for caption, row_in, row_out in zip(data.captions, data.captions_in, data.captions_out):
+        words = caption.split()
+        assert words[0] == "a" and words[3] in ("left", "right", "above", "below")
+        assert vocab.decode(row_in) == words
+        assert vocab.decode(row_out[row_out >= 0]) == words
+
+
+def _shapes_again():
+    data, _ = make_shapes(50, seed=3)
+    return data.images, data.captions_in
+
+
+def test_moving_digits():
+    videos, digit, position = moving_digits(20, frames=7, seed=1)
+    assert videos.shape == (20, 7, 16, 16) and digit.shape == (20,) and position.shape == (20, 7)
+    assert set(position.unique().tolist()) <= {0, 1, 2} and 0 <= digit.min() <= digit.max() <= 9
+    # the digit's ink moves: consecutive frames differ, and its mass is conserved
+    assert not torch.equal(videos[:, 0], videos[:, 1])
+    assert torch.allclose(videos.sum((2, 3))[:, 0], videos.sum((2, 3))[:, -1])
+    again = moving_digits(20, frames=7, seed=1)
+    assert digest(videos, digit, position) == digest(*again)
+    with pytest.raises(ValueError, match="frames"):
+        moving_digits(2, frames=0)
+
+
+def test_adding_problem():
+    x, y = adding_problem(500, 40, seed=0)
+    assert x.shape == (500, 40, 2) and y.shape == (500,)
+    markers = x[..., 1]
+    assert (markers.sum(1) == 2).all()
+    assert (markers[:, :20].sum(1) == 1).all()
+    assert torch.allclose((x[..., 0] * markers).sum(1), y)
+    assert abs(((y - y.mean()) ** 2).mean().item() - 1 / 6) < 0.03  # the mean predictor's MSE
+    assert torch.equal(adding_problem(500, 40, seed=0)[0], x)
+    with pytest.raises(ValueError, match="length"):
+        adding_problem(1, 1)
+
+
+def test_copy_task():
+    x, y = copy_task(10, delay=6, n_symbols=4, copy_len=3, seed=0)
+    assert x.shape == y.shape == (10, 13)
+    assert torch.equal(y[:, -3:], x[:, :3]) and (x[:, 9] == 5).all()
+    assert (y[:, :10] == IGNORE_INDEX).all() and (x[:, 3:9] == 0).all()
+    with pytest.raises(ValueError, match="n_symbols"):
+        copy_task(1, delay=2, n_symbols=1)
