@@ -1,0 +1,253 @@
+"""Gated recurrent unit (GRU), exactly as torch.nn.GRU computes it, forward and backward by hand.
+
+Gates stacked along the last axis in torch's order r, z, n, with separate input and hidden
+biases (torch keeps both, and they are not interchangeable for n):
+
+    ax = x @ Wx + bx                                   Wx: (D, 3H), bx: (3H,)
+    ah = prev_h @ Wh + bh                              Wh: (H, 3H), bh: (3H,)
+    r = sigmoid(ax_r + ah_r)     reset gate
+    z = sigmoid(ax_z + ah_z)     update gate
+    n = tanh(ax_n + r * ah_n)    candidate state: the reset gate acts after the matmul
+    next_h = (1 - z) * n + z * prev_h
+
+(Cho et al. 2014 apply r before the matmul, tanh(x W + (r * h) U); torch and cuDNN apply it
+after, as here.) torch maps in by transposition: Wx = weight_ih_l0.T, Wh = weight_hh_l0.T,
+bx = bias_ih_l0, bh = bias_hh_l0.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from minirnn.numpy import checks
+from minirnn.numpy.activations import sigmoid
+from minirnn.numpy.sequence import batch_major, step_mask, time_major
+
+
+def _check_weights(s: checks.Shapes, Wx: Any, Wh: Any, bx: Any, bh: Any) -> None:
+    s.array("Wx", Wx, "D, 3H")
+    s.array("Wh", Wh, "H, 3H")
+    s.array("bx", bx, "3H")
+    s.array("bh", bh, "3H")
+
+
+# ---------------------------------------------------------------------------------------------
+# One time step (the teaching version)
+# ---------------------------------------------------------------------------------------------
+
+
+def gru_step_forward(
+    x: np.ndarray,
+    prev_h: np.ndarray,
+    Wx: np.ndarray,
+    Wh: np.ndarray,
+    bx: np.ndarray,
+    bh: np.ndarray,
+) -> tuple[np.ndarray, tuple]:
+    """One step of a GRU (torch.nn.GRU's equations).
+
+    Inputs:
+    - x: (N, D) inputs at this step.
+    - prev_h: (N, H) previous hidden state.
+    - Wx: (D, 3H), Wh: (H, 3H) weights, gates in the order r, z, n.
+    - bx: (3H,) input bias, bh: (3H,) hidden bias.
+
+    Returns (next_h, cache): next_h (N, H).
+    """
+    s = checks.Shapes()
+    _check_weights(s, Wx, Wh, bx, bh)
+    s.array("x", x, "N, D")
+    s.array("prev_h", prev_h, "N, H")
+    checks.same_dtype("x", x, prev_h=prev_h, Wx=Wx, Wh=Wh, bx=bx, bh=bh)
+    checks.finite(x=x, prev_h=prev_h, Wx=Wx, Wh=Wh, bx=bx, bh=bh)
+    H = s["H"]
+
+    ax = x @ Wx + bx  # (N, 3H) input contributions to r, z, n
+    ah = prev_h @ Wh + bh  # (N, 3H) hidden contributions to r, z, n
+    r = sigmoid(ax[:, 0 * H : 1 * H] + ah[:, 0 * H : 1 * H])
+    z = sigmoid(ax[:, 1 * H : 2 * H] + ah[:, 1 * H : 2 * H])
+    ah_n = ah[:, 2 * H : 3 * H]
+    n = np.tanh(ax[:, 2 * H : 3 * H] + r * ah_n)
+    next_h = (1 - z) * n + z * prev_h
+    cache = (x, prev_h, Wx, Wh, r, z, n, ah_n)
+    return next_h, cache
+
+
+def gru_step_backward(
+    dnext_h: np.ndarray, cache: tuple
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Backward pass of gru_step_forward.
+
+    Inputs:
+    - dnext_h: (N, H) gradient with respect to next_h.
+    - cache: from gru_step_forward.
+
+    Returns (dx, dprev_h, dWx, dWh, dbx, dbh) with shapes
+    (N, D), (N, H), (D, 3H), (H, 3H), (3H,), (3H,).
+    """
+    x, prev_h, Wx, Wh, r, z, n, ah_n = cache
+    s = checks.Shapes()
+    s.array("next_h", n, "N, H")
+    s.array("dnext_h", dnext_h, "N, H")
+    checks.finite(dnext_h=dnext_h)
+
+    dn = dnext_h * (1 - z)
+    dz = dnext_h * (prev_h - n)
+    dan = dn * (1 - n**2)  # through tanh: gradient on ax_n + r * ah_n
+    dr = dan * ah_n
+    dah_n = dan * r
+    dar = dr * r * (1 - r)  # through the sigmoids
+    daz = dz * z * (1 - z)
+    dax = np.concatenate([dar, daz, dan], axis=1)  # (N, 3H)
+    dah = np.concatenate([dar, daz, dah_n], axis=1)  # (N, 3H)
+    dx = dax @ Wx.T
+    dprev_h = dah @ Wh.T + dnext_h * z  # prev_h also reaches next_h directly through z
+    dWx = x.T @ dax
+    dWh = prev_h.T @ dah
+    dbx = dax.sum(axis=0)
+    dbh = dah.sum(axis=0)
+    return dx, dprev_h, dWx, dWh, dbx, dbh
+
+
+# ---------------------------------------------------------------------------------------------
+# A whole sequence (the fast version)
+# ---------------------------------------------------------------------------------------------
+
+
+def gru_forward(
+    x: np.ndarray,
+    h0: np.ndarray,
+    Wx: np.ndarray,
+    Wh: np.ndarray,
+    bx: np.ndarray,
+    bh: np.ndarray,
+    lengths: np.ndarray | list[int] | None = None,
+) -> tuple[np.ndarray, dict]:
+    """Run a GRU over a whole sequence.
+
+    Inputs:
+    - x: (N, T, D) inputs, batch-first.
+    - h0: (N, H) initial hidden state.
+    - Wx: (D, 3H), Wh: (H, 3H), bx: (3H,), bh: (3H,) as in gru_step_forward.
+    - lengths: optional (N,) integers in [1, T] for a padded batch: sequence n stops changing
+      after step lengths[n] - 1, its padded outputs are zero, and its final hidden state is
+      h[n, lengths[n] - 1] (see `last_hidden`).
+
+    Returns (h, cache): h (N, T, H) the hidden state at every step.
+    """
+    s = checks.Shapes()
+    _check_weights(s, Wx, Wh, bx, bh)
+    s.array("x", x, "N, T, D")
+    s.array("h0", h0, "N, H")
+    checks.same_dtype("x", x, h0=h0, Wx=Wx, Wh=Wh, bx=bx, bh=bh)
+    checks.finite(x=x, h0=h0, Wx=Wx, Wh=Wh, bx=bx, bh=bh)
+    N, T, D = x.shape
+    H = s["H"]
+    lengths = checks.lengths_array(lengths, N, T)
+    dtype = x.dtype
+
+    # sigmoid(a) = 0.5 * tanh(0.5 a) + 0.5: halving the r and z columns of the weights and
+    # biases makes the matmuls produce 0.5 a for those gates directly.
+    column_scale = np.repeat(np.array([0.5, 0.5, 1.0], dtype=dtype), H)  # (3H,)
+    Wh_scaled = Wh * column_scale
+    # The hidden bias of r and z simply adds to the input bias; only n's must stay apart.
+    b_in = (bx + np.concatenate([bh[: 2 * H], np.zeros(H, dtype)])) * column_scale
+    bh_n = bh[2 * H :]
+
+    # xg[t]: step t's input contributions; becomes (in place) the gate values r, z, n.
+    x_tm = time_major(x)  # (T, N, D)
+    xg = np.empty((T, N, 3 * H), dtype=dtype)
+    np.matmul(x_tm.reshape(T * N, D), Wx * column_scale, out=xg.reshape(T * N, 3 * H))
+    xg += b_in
+    hg = np.empty((T, N, 3 * H), dtype=dtype)  # hg[t]: prev_h @ Wh (+ bh for n), kept
+
+    hs = np.empty((T + 1, N, H), dtype=dtype)  # hs[t + 1]: hidden state after step t
+    hs[0] = h0
+    scratch = np.empty((N, H), dtype=dtype)
+    frozen = None if lengths is None else (np.arange(T)[:, None, None] >= lengths[:, None])
+
+    for t in range(T):
+        np.matmul(hs[t], Wh_scaled, out=hg[t])
+        hg[t, :, 2 * H :] += bh_n
+        rz = xg[t, :, : 2 * H]  # r and z side by side
+        rz += hg[t, :, : 2 * H]
+        np.tanh(rz, out=rz)
+        rz *= 0.5
+        rz += 0.5
+        r, z, n = xg[t, :, :H], xg[t, :, H : 2 * H], xg[t, :, 2 * H :]
+        np.multiply(r, hg[t, :, 2 * H :], out=scratch)  # n = tanh(ax_n + r * ah_n)
+        n += scratch
+        np.tanh(n, out=n)
+        np.subtract(hs[t], n, out=scratch)  # next_h = n + z * (prev_h - n)
+        scratch *= z
+        np.add(n, scratch, out=hs[t + 1])
+        if frozen is not None:  # padded rows keep their state
+            np.copyto(hs[t + 1], hs[t], where=frozen[t])
+
+    mask = None if lengths is None else step_mask(lengths, T, dtype)  # (T, N, 1)
+    h = batch_major(hs[1:] if mask is None else hs[1:] * mask)
+    cache = dict(x_tm=x_tm, hs=hs, gates=xg, ah_n=hg[:, :, 2 * H :], Wx=Wx, Wh=Wh, mask=mask)
+    return h, cache
+
+
+def gru_backward(
+    dh: np.ndarray, cache: dict
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Backpropagation through time for gru_forward.
+
+    Inputs:
+    - dh: (N, T, H) gradient with respect to every hidden state.
+    - cache: from gru_forward.
+
+    Returns (dx, dh0, dWx, dWh, dbx, dbh) with shapes
+    (N, T, D), (N, H), (D, 3H), (H, 3H), (3H,), (3H,).
+    """
+    x_tm, hs, gates, ah_n, Wx, Wh, mask = (
+        cache[k] for k in ("x_tm", "hs", "gates", "ah_n", "Wx", "Wh", "mask")
+    )
+    T, N, D = x_tm.shape
+    H = hs.shape[2]
+    s = checks.Shapes()
+    s.array("h", hs[1:].swapaxes(0, 1), "N, T, H")
+    s.array("dh", dh, "N, T, H")
+    checks.same_dtype("h", hs, dh=dh)
+    checks.finite(dh=dh)
+    dtype = hs.dtype
+    r, z, n = gates[:, :, :H], gates[:, :, H : 2 * H], gates[:, :, 2 * H :]
+
+    # Every pre-activation gradient is the total gradient on next_h times a factor that does
+    # not depend on it, so those factors are computed once for all steps. Layout per step
+    # (N, 4, H): [r, z, hidden part of n (ah_n), input part of n (ax_n)], so that the first
+    # three are exactly what goes back through Wh.
+    factors = np.empty((T, N, 4, H), dtype=dtype)
+    dan = factors[:, :, 3]  # d(ax_n + r ah_n) per unit of dnext_h: (1 - z)(1 - n^2)
+    np.multiply(1 - z, 1 - n * n, out=dan)
+    np.multiply(dan, ah_n * r * (1 - r), out=factors[:, :, 0])  # r
+    np.multiply(hs[:-1] - n, z * (1 - z), out=factors[:, :, 1])  # z
+    np.multiply(dan, r, out=factors[:, :, 2])  # ah_n
+
+    dout = time_major(dh) if mask is None else np.multiply(time_major(dh), mask)
+    dgates = np.empty((T, N, 4 * H), dtype=dtype)
+    dgates4 = dgates.reshape(T, N, 4, H)
+    dnext = np.zeros((N, H), dtype=dtype)  # from step t + 1 back to h_t
+    scratch = np.empty((N, H), dtype=dtype)
+    for t in range(T - 1, -1, -1):
+        dh_t = dout[t]
+        dh_t += dnext  # total gradient on h_t
+        np.multiply(factors[t], dh_t[:, None, :], out=dgates4[t])
+        np.matmul(dgates[t, :, : 3 * H], Wh.T, out=dnext)
+        np.multiply(dh_t, z[t], out=scratch)  # prev_h reaches next_h directly through z
+        dnext += scratch
+    dh0 = dnext
+
+    # Weight gradients: one GEMM each over all steps.
+    dah = dgates.reshape(T * N, 4 * H)[:, : 3 * H]  # r, z, ah_n
+    dax = np.concatenate([dah[:, : 2 * H], dgates.reshape(T * N, 4 * H)[:, 3 * H :]], axis=1)
+    dWx = x_tm.reshape(T * N, D).T @ dax
+    dWh = hs[:-1].reshape(T * N, H).T @ dah
+    dbx = dax.sum(axis=0)
+    dbh = dah.sum(axis=0)
+    dx = batch_major((dax @ Wx.T).reshape(T, N, D))
+    return dx, dh0, dWx, dWh, dbx, dbh

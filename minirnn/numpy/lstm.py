@@ -1,0 +1,264 @@
+"""Long short-term memory (LSTM): one step and a whole sequence, forward and backward by hand.
+
+With row vectors and the four gates stacked along the last axis in torch.nn's order
+i, f, g, o:
+
+    a = x @ Wx + prev_h @ Wh + b                       Wx: (D, 4H), Wh: (H, 4H), b: (4H,)
+    i = sigmoid(a[:, 0H:1H])     input gate
+    f = sigmoid(a[:, 1H:2H])     forget gate
+    g = tanh(a[:, 2H:3H])        candidate cell
+    o = sigmoid(a[:, 3H:4H])     output gate
+    next_c = f * prev_c + i * g
+    next_h = o * tanh(next_c)
+
+torch.nn.LSTM maps in by transposition: Wx = weight_ih_l0.T, Wh = weight_hh_l0.T,
+b = bias_ih_l0 + bias_hh_l0.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from minirnn.numpy import checks
+from minirnn.numpy.activations import sigmoid
+from minirnn.numpy.sequence import batch_major, step_mask, time_major
+
+
+def _check_weights(s: checks.Shapes, Wx: Any, Wh: Any, b: Any) -> None:
+    s.array("Wx", Wx, "D, 4H")
+    s.array("Wh", Wh, "H, 4H")
+    s.array("b", b, "4H")
+
+
+# ---------------------------------------------------------------------------------------------
+# One time step (the teaching version)
+# ---------------------------------------------------------------------------------------------
+
+
+def lstm_step_forward(
+    x: np.ndarray,
+    prev_h: np.ndarray,
+    prev_c: np.ndarray,
+    Wx: np.ndarray,
+    Wh: np.ndarray,
+    b: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, tuple]:
+    """One step of an LSTM.
+
+    Inputs:
+    - x: (N, D) inputs at this step.
+    - prev_h: (N, H) previous hidden state.
+    - prev_c: (N, H) previous cell state.
+    - Wx: (D, 4H), Wh: (H, 4H), b: (4H,) weights and bias, gates in the order i, f, g, o.
+
+    Returns (next_h, next_c, cache): next_h (N, H), next_c (N, H).
+    """
+    s = checks.Shapes()
+    _check_weights(s, Wx, Wh, b)
+    s.array("x", x, "N, D")
+    s.array("prev_h", prev_h, "N, H")
+    s.array("prev_c", prev_c, "N, H")
+    checks.same_dtype("x", x, prev_h=prev_h, prev_c=prev_c, Wx=Wx, Wh=Wh, b=b)
+    checks.finite(x=x, prev_h=prev_h, prev_c=prev_c, Wx=Wx, Wh=Wh, b=b)
+    H = s["H"]
+
+    a = x @ Wx + prev_h @ Wh + b  # (N, 4H) all four gates' pre-activations
+    i = sigmoid(a[:, 0 * H : 1 * H])
+    f = sigmoid(a[:, 1 * H : 2 * H])
+    g = np.tanh(a[:, 2 * H : 3 * H])
+    o = sigmoid(a[:, 3 * H : 4 * H])
+    next_c = f * prev_c + i * g
+    tanh_c = np.tanh(next_c)
+    next_h = o * tanh_c
+    cache = (x, prev_h, prev_c, Wx, Wh, i, f, g, o, tanh_c)
+    return next_h, next_c, cache
+
+
+def lstm_step_backward(
+    dnext_h: np.ndarray, dnext_c: np.ndarray, cache: tuple
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Backward pass of lstm_step_forward.
+
+    Inputs:
+    - dnext_h: (N, H) gradient with respect to next_h.
+    - dnext_c: (N, H) gradient with respect to next_c (from the next step, or zeros).
+    - cache: from lstm_step_forward.
+
+    Returns (dx, dprev_h, dprev_c, dWx, dWh, db) with shapes
+    (N, D), (N, H), (N, H), (D, 4H), (H, 4H), (4H,).
+    """
+    x, prev_h, prev_c, Wx, Wh, i, f, g, o, tanh_c = cache
+    s = checks.Shapes()
+    s.array("next_h", tanh_c, "N, H")
+    s.array("dnext_h", dnext_h, "N, H")
+    s.array("dnext_c", dnext_c, "N, H")
+    checks.finite(dnext_h=dnext_h, dnext_c=dnext_c)
+
+    # next_c reaches the loss directly (dnext_c) and through next_h = o * tanh(next_c).
+    dc = dnext_c + dnext_h * o * (1 - tanh_c**2)
+    do = dnext_h * tanh_c
+    di = dc * g
+    df = dc * prev_c
+    dg = dc * i
+    dprev_c = dc * f
+    # Through the nonlinearities: sigmoid' = s (1 - s), tanh' = 1 - tanh^2.
+    da = np.concatenate(
+        [di * i * (1 - i), df * f * (1 - f), dg * (1 - g**2), do * o * (1 - o)], axis=1
+    )
+    dx = da @ Wx.T
+    dprev_h = da @ Wh.T
+    dWx = x.T @ da
+    dWh = prev_h.T @ da
+    db = da.sum(axis=0)
+    return dx, dprev_h, dprev_c, dWx, dWh, db
+
+
+# ---------------------------------------------------------------------------------------------
+# A whole sequence (the fast version)
+# ---------------------------------------------------------------------------------------------
+
+
+def lstm_forward(
+    x: np.ndarray,
+    h0: np.ndarray,
+    Wx: np.ndarray,
+    Wh: np.ndarray,
+    b: np.ndarray,
+    lengths: np.ndarray | list[int] | None = None,
+) -> tuple[np.ndarray, dict]:
+    """Run an LSTM over a whole sequence; the initial cell state is zero.
+
+    Inputs:
+    - x: (N, T, D) inputs, batch-first.
+    - h0: (N, H) initial hidden state.
+    - Wx: (D, 4H), Wh: (H, 4H), b: (4H,) as in lstm_step_forward.
+    - lengths: optional (N,) integers in [1, T] for a padded batch: sequence n stops changing
+      after step lengths[n] - 1, its padded outputs are zero, and its final hidden state is
+      h[n, lengths[n] - 1] (see `last_hidden`).
+
+    Returns (h, cache): h (N, T, H) the hidden state at every step.
+    """
+    s = checks.Shapes()
+    _check_weights(s, Wx, Wh, b)
+    s.array("x", x, "N, T, D")
+    s.array("h0", h0, "N, H")
+    checks.same_dtype("x", x, h0=h0, Wx=Wx, Wh=Wh, b=b)
+    checks.finite(x=x, h0=h0, Wx=Wx, Wh=Wh, b=b)
+    N, T, D = x.shape
+    H = s["H"]
+    lengths = checks.lengths_array(lengths, N, T)
+    dtype = x.dtype
+
+    # All four gates through one tanh: sigmoid(a) = 0.5 * tanh(0.5 a) + 0.5. Scaling the
+    # columns of the weights by 0.5 (1 for g) makes the matmuls produce 0.5 a directly, and
+    # after one tanh over all 4H columns, "* scale + shift" turns i, f, o into sigmoids.
+    scale = np.array([0.5, 0.5, 1.0, 0.5], dtype=dtype)[:, None]  # (4, 1): per gate
+    shift = np.array([0.5, 0.5, 0.0, 0.5], dtype=dtype)[:, None]
+    column_scale = np.repeat(scale[:, 0], H)  # (4H,)
+    Wh_scaled = Wh * column_scale
+
+    # gates[t] holds step t's pre-activations, then (in place) its gate values i, f, g, o.
+    # The input part x_t Wx + b of every step comes from one GEMM.
+    x_tm = time_major(x)  # (T, N, D)
+    gates = np.empty((T, N, 4 * H), dtype=dtype)
+    np.matmul(x_tm.reshape(T * N, D), Wx * column_scale, out=gates.reshape(T * N, 4 * H))
+    gates += b * column_scale
+    gates4 = gates.reshape(T, N, 4, H)  # gates4[t, :, k] is gate k (i, f, g, o) at step t
+
+    hs = np.empty((T + 1, N, H), dtype=dtype)  # hs[t + 1]: hidden state after step t
+    cs = np.empty((T + 1, N, H), dtype=dtype)  # cs[t + 1]: cell state after step t
+    tanh_c = np.empty((T, N, H), dtype=dtype)  # tanh(cs[t + 1]), kept for the backward pass
+    hs[0] = h0
+    cs[0] = 0
+    hWh = np.empty((N, 4 * H), dtype=dtype)  # scratch
+    ig = np.empty((N, H), dtype=dtype)  # scratch
+    frozen = None if lengths is None else (np.arange(T)[:, None, None] >= lengths[:, None])
+
+    for t in range(T):
+        np.matmul(hs[t], Wh_scaled, out=hWh)
+        gates[t] += hWh
+        np.tanh(gates[t], out=gates[t])
+        gates4[t] *= scale
+        gates4[t] += shift
+        i, f, g, o = gates4[t, :, 0], gates4[t, :, 1], gates4[t, :, 2], gates4[t, :, 3]
+        np.multiply(f, cs[t], out=cs[t + 1])  # next_c = f * prev_c + i * g
+        np.multiply(i, g, out=ig)
+        cs[t + 1] += ig
+        np.tanh(cs[t + 1], out=tanh_c[t])
+        np.multiply(o, tanh_c[t], out=hs[t + 1])  # next_h = o * tanh(next_c)
+        if frozen is not None:  # padded rows keep their state
+            np.copyto(hs[t + 1], hs[t], where=frozen[t])
+            np.copyto(cs[t + 1], cs[t], where=frozen[t])
+
+    mask = None if lengths is None else step_mask(lengths, T, dtype)  # (T, N, 1)
+    h = batch_major(hs[1:] if mask is None else hs[1:] * mask)
+    cache = dict(x_tm=x_tm, hs=hs, cs=cs, tanh_c=tanh_c, gates=gates, Wx=Wx, Wh=Wh, mask=mask)
+    return h, cache
+
+
+def lstm_backward(
+    dh: np.ndarray, cache: dict
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Backpropagation through time for lstm_forward.
+
+    Inputs:
+    - dh: (N, T, H) gradient with respect to every hidden state.
+    - cache: from lstm_forward.
+
+    Returns (dx, dh0, dWx, dWh, db) with shapes (N, T, D), (N, H), (D, 4H), (H, 4H), (4H,).
+    """
+    x_tm, hs, cs, tanh_c, gates, Wx, Wh, mask = (
+        cache[k] for k in ("x_tm", "hs", "cs", "tanh_c", "gates", "Wx", "Wh", "mask")
+    )
+    T, N, D = x_tm.shape
+    H = hs.shape[2]
+    s = checks.Shapes()
+    s.array("h", hs[1:].swapaxes(0, 1), "N, T, H")
+    s.array("dh", dh, "N, T, H")
+    checks.same_dtype("h", hs, dh=dh)
+    checks.finite(dh=dh)
+    dtype = hs.dtype
+
+    gates4 = gates.reshape(T, N, 4, H)
+    i, f, g, o = gates4[:, :, 0], gates4[:, :, 1], gates4[:, :, 2], gates4[:, :, 3]
+
+    # Everything that does not depend on the incoming gradient, for all steps at once:
+    # - dc_dh: how next_h = o * tanh(c) moves with c, o (1 - tanh(c)^2);
+    # - dao_dh: d(pre-activation of o) per unit of dh, tanh(c) o (1 - o);
+    # - dai_dc, daf_dc, dag_dc: d(pre-activations of i, f, g) per unit of dc.
+    dc_dh = 1 - tanh_c * tanh_c
+    dc_dh *= o
+    dao_dh = o * (1 - o)
+    dao_dh *= tanh_c
+    dafg_dc = np.empty((T, N, 3, H), dtype=dtype)  # for i, f, g
+    np.multiply(g, i * (1 - i), out=dafg_dc[:, :, 0])
+    np.multiply(cs[:-1], f * (1 - f), out=dafg_dc[:, :, 1])
+    np.multiply(i, 1 - g * g, out=dafg_dc[:, :, 2])
+
+    # The gradient arriving at each output, time-major; padded steps get none.
+    dout = time_major(dh) if mask is None else np.multiply(time_major(dh), mask)
+    dgates = np.empty((T, N, 4 * H), dtype=dtype)  # dLoss/d(pre-activations)
+    dgates4 = dgates.reshape(T, N, 4, H)
+    dnext_h = np.zeros((N, H), dtype=dtype)  # from step t + 1 back to h_t
+    dnext_c = np.zeros((N, H), dtype=dtype)  # from step t + 1 back to c_t
+    dc = np.empty((N, H), dtype=dtype)
+    for t in range(T - 1, -1, -1):
+        dh_t = dout[t]
+        dh_t += dnext_h  # total gradient on h_t
+        np.multiply(dh_t, dc_dh[t], out=dc)
+        dc += dnext_c  # total gradient on c_t
+        np.multiply(dafg_dc[t], dc[:, None, :], out=dgates4[t, :, :3])
+        np.multiply(dh_t, dao_dh[t], out=dgates4[t, :, 3])
+        np.multiply(dc, f[t], out=dnext_c)
+        np.matmul(dgates[t], Wh.T, out=dnext_h)
+    dh0 = dnext_h
+
+    # Weight gradients: one GEMM each over all steps.
+    dgates_flat = dgates.reshape(T * N, 4 * H)
+    dWx = x_tm.reshape(T * N, D).T @ dgates_flat
+    dWh = hs[:-1].reshape(T * N, H).T @ dgates_flat
+    db = dgates_flat.sum(axis=0)
+    dx = batch_major((dgates_flat @ Wx.T).reshape(T, N, D))
+    return dx, dh0, dWx, dWh, db
