@@ -1,0 +1,52 @@
+# The two commands: `make book` and `make test`. Both set up .venv first.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+export PYTHONHASHSEED := 0
+unexport MPLBACKEND
+
+.PHONY: book test lint unit nbval build-check browser lab clean setup notebooks
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "minirnn needs Python 3.11 or newer, found " + sys.version.split()[0]'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 > /dev/null
+	touch $(STAMP)
+
+book: $(STAMP)
+	$(BIN)/jupyter-book build . --all
+	@echo "Built: $(CURDIR)/_build/html/index.html"
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest tests -q
+
+nbval: $(STAMP)
+	$(BIN)/python -m pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg notebooks -q -p no:cacheprovider
+
+build-check: $(STAMP)
+	$(BIN)/jupyter-book build . --all -W -n --keep-going
+	$(BIN)/python tests/browser/check_no_remote.py _build/html
+	@echo "Built: $(CURDIR)/_build/html/index.html"
+
+browser: $(STAMP)
+	$(BIN)/python tests/browser/check_pages.py _build/html
+
+test: lint unit nbval build-check browser
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks
+
+clean:
+	rm -rf _build .pytest_cache .ruff_cache .hypothesis
+	find . -name __pycache__ -not -path './$(VENV)/*' -prune -exec rm -rf {} +
+
+notebooks: $(STAMP)
+	$(BIN)/python tools/execute_notebooks.py
