@@ -1,0 +1,25 @@
+"""minirnn.torch: recurrent modules that match ``torch.nn`` and load its state dicts.
+
+- ``RNNCell``, ``LSTMCell``, ``GRUCell``: one step, written as the chapters derive it.
+- ``RNN``, ``LSTM``, ``GRU``: layers and directions, ragged batches (``PackedSequence`` or
+  ``lengths=``), and two time loops: ``impl="fused"`` (fast, default) or ``impl="steps"``.
+"""
+
+from minirnn.torch.cells import GRUCell, LSTMCell, RNNCell, gru_step, lstm_step, rnn_step
+from minirnn.torch.rnn import GRU, LSTM, RNN, RNNBase, run_steps
+
+__all__ = [
+    "GRU",
+    "GRUCell",
+    "LSTM",
+    "LSTMCell",
+    "RNN",
+    "RNNBase",
+    "RNNCell",
+    "gru_step",
+    "lstm_step",
+    "rnn_step",
+    "run_steps",
+]
+
+# --- task models, datasets, training, decoding: exports added by the lead engineer below ---
