@@ -32,6 +32,12 @@ class Shapes:
     def __getitem__(self, letter: str) -> int:
         return self.sizes[letter][0]
 
+    def bind(self, source: str, **sizes: int) -> Shapes:
+        """Fix sizes up front, e.g. bind("the cache", N=4, T=5) in a backward pass."""
+        for letter, size in sizes.items():
+            self.sizes[letter] = (int(size), source)
+        return self
+
     def array(self, name: str, a: object, axes: str, floating: bool = True) -> np.ndarray:
         """Check that `a` is an ndarray whose shape matches `axes` (like "N, T, D")."""
         letters = [ax.strip() for ax in axes.split(",")]
@@ -47,6 +53,10 @@ class Shapes:
                              f"got shape {a.shape}")
         for axis, size in zip(letters, a.shape):
             mult, letter = _split_multiple(axis)
+            if not letter:  # a fixed size, like the 2 directions in (2, N, H)
+                if size != mult:
+                    raise ValueError(f"{name}: expected shape {spec}, got {a.shape}")
+                continue
             if size % mult != 0:
                 raise ValueError(f"{name}: expected shape {spec} with the size of axis {axis} "
                                  f"divisible by {mult}, got {a.shape}")

@@ -1,0 +1,127 @@
+"""How fast is minirnn.numpy against torch.nn on the CPU?
+
+Times forward + backward over a whole sequence, float32, for the vanilla RNN, LSTM and GRU,
+at two sizes, and prints the ratio numpy time / torch time (below 1 means numpy is faster).
+
+    python benchmarks/bench_numpy.py [--threads 2] [--repeats 7] [--sizes large small]
+
+Method: both libraries get the same thread count (torch.set_num_threads and, through
+threadpoolctl, NumPy's BLAS). Each implementation is timed in its own block of repeats after
+warm-up calls, never interleaved call by call (an idle thread pool of one library spinning
+while the other runs skews the ratio), and the best of the block is compared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from collections.abc import Callable
+
+import numpy as np
+import torch
+from threadpoolctl import threadpool_limits
+
+from minirnn.numpy import (
+    gru_backward,
+    gru_forward,
+    lstm_backward,
+    lstm_forward,
+    rnn_backward,
+    rnn_forward,
+)
+
+SIZES = {"large": (64, 128, 256, 512), "small": (32, 64, 64, 128)}  # (N, T, D, H)
+TARGETS = {  # the ratio each cell should stay under, from the issue
+    ("LSTM", "large"): 1.2,
+    ("LSTM", "small"): 2.0,
+    ("GRU", "large"): 1.0,
+    ("GRU", "small"): 1.0,
+    ("RNN", "large"): 1.2,
+    ("RNN", "small"): 0.8,
+}
+
+
+def best_time(fn: Callable[[], object], repeats: int, warmup: int = 2) -> float:
+    """Best wall time of `repeats` calls of fn, after `warmup` untimed calls."""
+    for _ in range(warmup):
+        fn()
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def numpy_case(cell: str, module: torch.nn.Module, x: np.ndarray, h0: np.ndarray,
+               dh: np.ndarray) -> Callable[[], object]:
+    """forward + backward in minirnn.numpy, with the torch module's weights copied in."""
+    Wx = module.weight_ih_l0.detach().numpy().T.copy()
+    Wh = module.weight_hh_l0.detach().numpy().T.copy()
+    b_ih = module.bias_ih_l0.detach().numpy().copy()
+    b_hh = module.bias_hh_l0.detach().numpy().copy()
+    if cell == "RNN":
+        b = b_ih + b_hh
+        return lambda: rnn_backward(dh, rnn_forward(x, h0, Wx, Wh, b)[1])
+    if cell == "LSTM":
+        b = b_ih + b_hh
+        return lambda: lstm_backward(dh, lstm_forward(x, h0, Wx, Wh, b)[1])
+    return lambda: gru_backward(dh, gru_forward(x, h0, Wx, Wh, b_ih, b_hh)[1])
+
+
+def torch_case(cell: str, module: torch.nn.Module, x: np.ndarray, h0: np.ndarray,
+               dh: np.ndarray) -> Callable[[], object]:
+    """forward + backward in torch.nn (gradients for x, h0 and every weight)."""
+    xt = torch.from_numpy(x).requires_grad_()
+    h0t = torch.from_numpy(h0)[None].requires_grad_()
+    dht = torch.from_numpy(dh)
+
+    def run() -> None:
+        module.zero_grad(set_to_none=True)
+        xt.grad = h0t.grad = None
+        state = (h0t, torch.zeros_like(h0t)) if cell == "LSTM" else h0t
+        out, _ = module(xt, state)
+        out.backward(dht)
+
+    return run
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=min(2, os.cpu_count() or 1))
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--sizes", nargs="+", default=list(SIZES), choices=list(SIZES))
+    parser.add_argument("--cells", nargs="+", default=["LSTM", "GRU", "RNN"],
+                        choices=["LSTM", "GRU", "RNN"])
+    args = parser.parse_args()
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    print(f"threads: {args.threads} (torch and numpy BLAS), float32, best of {args.repeats}, "
+          f"load average: {os.getloadavg()[0]:.2f}")
+    header = f"{'cell':<5} {'size':<6} {'(N, T, D, H)':<20} {'numpy ms':>9} {'torch ms':>9} " \
+             f"{'ratio':>6} {'target':>7}"
+    print(header)
+    print("-" * len(header))
+    with threadpool_limits(limits=args.threads), torch.no_grad():
+        for size in args.sizes:
+            N, T, D, H = SIZES[size]
+            x = rng.standard_normal((N, T, D)).astype(np.float32)
+            h0 = rng.standard_normal((N, H)).astype(np.float32)
+            dh = rng.standard_normal((N, T, H)).astype(np.float32)
+            for cell in args.cells:
+                module = getattr(torch.nn, cell)(D, H, batch_first=True)
+                numpy_ms = best_time(numpy_case(cell, module, x, h0, dh), args.repeats) * 1e3
+                with torch.enable_grad():
+                    torch_ms = best_time(torch_case(cell, module, x, h0, dh), args.repeats) * 1e3
+                ratio = numpy_ms / torch_ms
+                target = TARGETS[(cell, size)]
+                flag = "ok" if ratio <= target else "MISS"
+                print(f"{cell:<5} {size:<6} {str((N, T, D, H)):<20} {numpy_ms:9.1f} "
+                      f"{torch_ms:9.1f} {ratio:6.2f} {'<=' + str(target):>5} {flag}")
+
+
+if __name__ == "__main__":
+    main()
