@@ -37,11 +37,14 @@ from minirnn.numpy.lstm import (
     lstm_step_backward,
     lstm_step_forward,
 )
+from minirnn.numpy.models import CaptioningRNN, CharRNN
 from minirnn.numpy.optim import SGD, Adagrad, Adam, Momentum, Optimizer, RMSprop
 from minirnn.numpy.rnn import rnn_backward, rnn_forward, rnn_step_backward, rnn_step_forward
 from minirnn.numpy.sequence import last_hidden
 
 __all__ = [
+    "CaptioningRNN",
+    "CharRNN",
     "SGD",
     "Adagrad",
     "Adam",
