@@ -91,3 +91,11 @@ def test_docstring_lists_become_valid_rst():
         "",
         "Returns (h, cache).",
     ]
+
+
+def test_docstring_markup_characters_are_escaped():
+    out = docstrings.normalise(["Like torch's clip_grad_norm_ with **kwargs: |x - y| / 2."])
+    assert out == [r"Like torch's clip_grad_norm\_ with \*\*kwargs: \|x - y\| / 2."]
+    assert docstrings.normalise(["- a_b: keeps inner underscores"]) == [
+        "- a_b: keeps inner underscores"
+    ]

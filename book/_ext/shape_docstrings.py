@@ -7,9 +7,11 @@ The package's docstrings list arguments as plain-text bullets, e.g.
       lengths[n] real steps ...
 
 which read well in a terminal (`help(...)`) but are not valid reStructuredText when a
-continuation line is indented differently from the bullet's text, or when a list follows a
-paragraph with no blank line. This hook rewrites them before autodoc parses them: a blank line
-before each list, continuation lines aligned under the bullet's text, and `Name:` headings bold.
+continuation line is indented differently from the bullet's text, when a list follows a
+paragraph with no blank line, or when the text holds characters that RST treats as markup
+(`**kwargs`, `|x - y|`, `clip_grad_norm_`). This hook rewrites them before autodoc parses them:
+markup characters escaped, a blank line before each list, continuation lines aligned under the
+bullet's text, and `Name:` headings bold.
 """
 
 from __future__ import annotations
@@ -18,12 +20,23 @@ import re
 
 BULLET = re.compile(r"^(\s*)([-*]) (.*)$")
 HEADING = re.compile(r"^(\s*)([A-Z][A-Za-z ()]*):\s*$")
+# Backslash, asterisk and bar anywhere, and an underscore that ends a word (a link target).
+MARKUP = re.compile(r"([\\*|]|(?<=\w)_(?!\w))")
+
+
+def escape(line: str) -> str:
+    """Escape RST inline markup, keeping a leading list bullet."""
+    bullet = BULLET.match(line)
+    if bullet:
+        indent, mark, text = bullet.groups()
+        return indent + mark + " " + MARKUP.sub(r"\\\1", text)
+    return MARKUP.sub(r"\\\1", line)
 
 
 def normalise(lines: list[str]) -> list[str]:
     out: list[str] = []
     bullet_indent: int | None = None  # column where the current bullet's text starts
-    for line in lines:
+    for line in map(escape, lines):
         stripped = line.strip()
         bullet = BULLET.match(line)
         heading = HEADING.match(line)
