@@ -1,0 +1,90 @@
+"""Training-step speed of minirnn.torch.LSTM (fused and step-by-step) against torch.nn.LSTM.
+
+One training step = forward over the whole sequence + backward of a scalar loss, float32, CPU,
+batch-first input (N, T, D). Each implementation is timed in its own block of repeats (never
+interleaved call by call) and compared on its best time; all use the same thread count.
+
+    python benchmarks/bench_torch.py                 # both sizes
+    python benchmarks/bench_torch.py --threads 2 --repeats 5 --sizes small
+
+Targets for the fused path: <= 1.2x torch.nn.LSTM at the large size, <= 2.0x at the small.
+Timings on a shared machine are noisy: the load average is printed with the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+import torch
+
+import minirnn.torch as mt
+
+SIZES = {"large": (64, 128, 256, 512), "small": (32, 64, 64, 128)}  # (N, T, D, H)
+
+
+def time_training_step(model: torch.nn.Module, x: torch.Tensor, repeats: int, warmup: int) -> float:
+    """Best wall time (s) of forward + backward of ``model`` on ``x`` over ``repeats`` runs."""
+
+    def step() -> None:
+        out, _ = model(x)
+        out.sum().backward()
+
+    for _ in range(warmup):
+        step()
+    best = float("inf")
+    for _ in range(repeats):
+        model.zero_grad(set_to_none=True)
+        x.grad = None
+        start = time.perf_counter()
+        step()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def bench_size(name: str, n: int, t: int, d: int, h: int, repeats: int, warmup: int) -> dict:
+    torch.manual_seed(0)
+    reference = torch.nn.LSTM(d, h, batch_first=True)
+    fused = mt.LSTM(d, h, batch_first=True, impl="fused")
+    steps = mt.LSTM(d, h, batch_first=True, impl="steps")
+    fused.load_state_dict(reference.state_dict())
+    steps.load_state_dict(reference.state_dict())
+    x = torch.randn(n, t, d, requires_grad=True)
+
+    times = {}
+    for label, model in (("torch.nn.LSTM", reference), ("minirnn fused", fused),
+                         ("minirnn steps", steps)):
+        times[label] = time_training_step(model, x, repeats, warmup)  # its own block
+    return times
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=2, help="torch threads for every run")
+    parser.add_argument("--repeats", type=int, default=0, help="timed runs (0: 5 large, 20 small)")
+    parser.add_argument("--sizes", nargs="+", choices=sorted(SIZES), default=["large", "small"])
+    args = parser.parse_args(argv)
+
+    torch.set_num_threads(args.threads)
+    os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))  # numpy is not used here
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
+          f"mkldnn {torch.backends.mkldnn.is_available()}, load average {os.getloadavg()}")
+    targets = {"large": 1.2, "small": 2.0}
+    print(f"{'size (N,T,D,H)':<24}{'implementation':<16}{'best ms':>10}{'x torch.nn':>12}")
+    for name in args.sizes:
+        n, t, d, h = SIZES[name]
+        repeats = args.repeats or (5 if name == "large" else 20)
+        times = bench_size(name, n, t, d, h, repeats, warmup=2)
+        base = times["torch.nn.LSTM"]
+        for label, seconds in times.items():
+            print(f"{name + ' ' + str((n, t, d, h)):<24}{label:<16}{seconds * 1e3:>10.2f}"
+                  f"{seconds / base:>11.2f}x")
+        ratio = times["minirnn fused"] / base
+        verdict = "meets" if ratio <= targets[name] else "misses"
+        print(f"  fused / torch.nn = {ratio:.2f}x: {verdict} the {targets[name]}x target")
+    print(f"load average after: {os.getloadavg()}")
+
+
+if __name__ == "__main__":
+    main()
