@@ -104,7 +104,9 @@ def check_shape(name: str, value: Tensor, expected: tuple[int, ...]) -> None:
 def check_dtype(name: str, value: Tensor, expected: torch.dtype) -> None:
     """Raise TypeError unless ``value`` has the parameters' floating dtype."""
     if value.dtype != expected:
-        raise TypeError(f"{name} must have dtype {expected} (the weights' dtype), got {value.dtype}")
+        raise TypeError(
+            f"{name} must have dtype {expected} (the weights' dtype), got {value.dtype}"
+        )
 
 
 # ---------------------------------------------------------------------------------------------
