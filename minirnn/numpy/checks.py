@@ -100,7 +100,7 @@ def nonlinearity_name(nonlinearity: str) -> str:
     return nonlinearity
 
 
-def lengths_array(lengths: object, N: int, T: int) -> np.ndarray | None:
+def lengths_array(lengths: object, N: int, T: int, source: str = "x") -> np.ndarray | None:
     """Validate `lengths` (N,) integers in [1, T]; None stays None (every sequence has T steps)."""
     if lengths is None:
         return None
@@ -108,7 +108,8 @@ def lengths_array(lengths: object, N: int, T: int) -> np.ndarray | None:
     if arr.dtype == bool or not np.issubdtype(arr.dtype, np.integer):
         raise TypeError(f"lengths: expected integers, got dtype {arr.dtype}")
     if arr.shape != (N,):
-        raise ValueError(f"lengths: expected shape (N,) with N={N} to match x, got {arr.shape}")
+        raise ValueError(f"lengths: expected shape (N,) with N={N} to match {source}, "
+                         f"got {arr.shape}")
     if N and (arr.min() < 1 or arr.max() > T):
         raise ValueError(f"lengths: expected values in [1, T] with T={T}, "
                          f"got range [{arr.min()}, {arr.max()}]")

@@ -42,7 +42,7 @@ def last_hidden(h: np.ndarray, lengths: np.ndarray | list[int] | None = None) ->
     """
     h = checks.Shapes().array("h", h, "N, T, H")
     N, T, _ = h.shape
-    lengths = checks.lengths_array(lengths, N, T)
+    lengths = checks.lengths_array(lengths, N, T, source="h")
     if lengths is None:
         return h[:, -1].copy()
     return h[np.arange(N), lengths - 1]
