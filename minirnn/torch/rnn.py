@@ -237,7 +237,7 @@ class RNNBase(nn.Module):
                 order = order.to(x.device)
                 x = x.index_select(1, order)
                 mask = step_mask(sorted_lengths, x.shape[0], x.device)
-                x = x * mask.unsqueeze(2)  # padding gets no gradient and cannot leak NaNs
+                x = x.masked_fill(~mask.unsqueeze(2), 0.0)  # padding: no gradient, no NaN leaks
         steps, batch = x.shape[0], x.shape[1]
 
         # initial states: (L*K, N, H), in the sorted order
