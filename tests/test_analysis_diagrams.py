@@ -1,0 +1,47 @@
+"""The architecture diagrams have the boxes each architecture is defined by."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+
+from minirnn.analysis.diagrams import ARCHITECTURES, architecture_layout, draw_architecture  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    "kind, n_inputs, n_hidden, n_outputs",
+    [("one_to_one", 1, 1, 1), ("one_to_many", 1, 4, 4), ("many_to_one", 3, 3, 1),
+     ("seq2seq", 3, 7, 4), ("synced", 3, 3, 3)],
+)
+def test_layout_box_counts(kind, n_inputs, n_hidden, n_outputs):
+    layout = architecture_layout(kind, n_in=3, n_out=4)
+    assert (len(layout.inputs), len(layout.hidden), len(layout.outputs)) == (
+        n_inputs, n_hidden, n_outputs)
+
+
+def test_seq2seq_writes_only_after_reading_everything():
+    layout = architecture_layout("seq2seq", n_in=3, n_out=2)
+    assert max(layout.inputs) < min(layout.outputs)
+
+
+def test_synced_has_one_output_per_input_and_many_to_one_only_at_the_end():
+    assert architecture_layout("synced", 5).outputs == architecture_layout("synced", 5).inputs
+    assert architecture_layout("many_to_one", 5).outputs == (4,)
+
+
+def test_draw_returns_layout_and_draws_every_box():
+    fig, axes = plt.subplots(1, len(ARCHITECTURES))
+    for ax, kind in zip(axes, ARCHITECTURES):
+        layout = draw_architecture(ax, kind)
+        assert len(ax.patches) == len(layout.inputs) + len(layout.hidden) + len(layout.outputs)
+    plt.close(fig)
+
+
+def test_bad_kind_and_sizes():
+    with pytest.raises(ValueError, match="kind: expected one of"):
+        architecture_layout("two_to_two")
+    with pytest.raises(ValueError, match="n_in, n_out: expected at least 1"):
+        architecture_layout("synced", n_in=0)
