@@ -1,0 +1,212 @@
+"""Each task model learns its task: at least twice chance accuracy (or a loss at most 0.7 times
+the uniform baseline's) on held-out data, within a few seconds on two cores."""
+
+import math
+
+import pytest
+import torch
+
+from minirnn.torch.data import (
+    IGNORE_INDEX,
+    CharVocab,
+    TBPTTBatcher,
+    adding_problem,
+    encode_names,
+    load_corpus,
+    make_shapes,
+    moving_digits,
+    names_split,
+    names_vocab,
+    number_translation,
+)
+from minirnn.torch.models import (
+    CaptioningModel,
+    CharLM,
+    Classifier,
+    Seq2Seq,
+    SequenceClassifier,
+    SequenceTagger,
+    pretrain_encoder,
+    recurrent_layer,
+)
+from minirnn.torch.train import RandomBatches, Trainer, seed_everything
+
+
+def train(model, *tensors, steps, batch_size=32, lr=3e-3, **kwargs):
+    trainer = Trainer(model, RandomBatches(*tensors, batch_size=batch_size, seed=0), lr=lr,
+                      clip_norm=5.0, progress=False, **kwargs)
+    trainer.fit(steps=steps)
+    return trainer
+
+
+def accuracy(pred, target):
+    keep = target != IGNORE_INDEX
+    return (pred[keep] == target[keep]).float().mean().item()
+
+
+def test_classifier_digits():
+    from sklearn.datasets import load_digits
+
+    seed_everything(0)
+    digits = load_digits()
+    x = torch.tensor(digits.data, dtype=torch.float32) / 16
+    y = torch.tensor(digits.target)
+    model = Classifier(64, 32, 10)
+    train(model, x[:1500], y[:1500], steps=150)
+    acc = accuracy(model.predict(x[1500:]), y[1500:])
+    assert acc >= 2 * 0.1, acc
+
+
+@pytest.fixture(scope="module")
+def videos():
+    return moving_digits(700, frames=6, seed=0)
+
+
+def test_sequence_classifier_moving_digits(videos):
+    seed_everything(0)
+    v, digit, _ = videos
+    x = v.flatten(2)  # (N, T, 256)
+    model = SequenceClassifier(256, 64, 10, cell="gru")
+    train(model, x[:600], digit[:600], steps=150)
+    acc = accuracy(model.predict(x[600:]), digit[600:])
+    assert acc >= 2 * 0.1, acc
+
+
+def test_sequence_tagger_bidirectional_positions(videos):
+    seed_everything(0)
+    v, _, position = videos
+    x = v.flatten(2)
+    model = SequenceTagger(256, 32, 3, cell="lstm", bidirectional=True)
+    train(model, x[:600], position[:600], steps=100)
+    acc = accuracy(model.predict(x[600:]), position[600:])
+    assert acc >= 2 / 3, acc
+
+
+def test_sequence_classifier_regresses_adding_problem():
+    seed_everything(0)
+    x, y = adding_problem(2200, 10, seed=0)
+    model = SequenceClassifier(2, 32, 1, cell="lstm", objective="regress")
+    train(model, x[:2000], y[:2000], steps=250, lr=1e-2)
+    mse = torch.nn.functional.mse_loss(model.predict(x[2000:]), y[2000:]).item()
+    assert mse <= 0.7 * (1 / 6), mse  # the mean predictor's error is 1/6
+
+
+def test_seq2seq_translates_unseen_numbers():
+    seed_everything(0)
+    splits, src_vocab, tgt_vocab = number_translation(max_number=999, seed=0)
+    tr, te = splits["train"], splits["test"]
+    model = Seq2Seq(len(src_vocab), len(tgt_vocab), hidden_size=96, cell="gru")
+    train(model, tr.src, tr.src_lengths, tr.tgt_in, tr.tgt_out, steps=300, lr=1e-2)
+    with torch.no_grad():
+        loss = model.loss(te.src, te.src_lengths, te.tgt_in, te.tgt_out).item()
+        pred = model(te.src, te.src_lengths, te.tgt_in).argmax(-1)
+    assert loss <= 0.7 * math.log(len(tgt_vocab)), loss
+    assert accuracy(pred, te.tgt_out) >= 2 / len(tgt_vocab)
+    # free-running decoding (no teacher forcing) still gets most characters right
+    greedy = model.translate(te.src[:20], te.src_lengths[:20])
+    beam = model.translate(te.src[:20], te.src_lengths[:20], beam_width=3)
+    assert len(greedy) == len(beam) == 20
+    target = ["".join(tgt_vocab.decode(row[row >= 0])) for row in te.tgt_out[:20]]
+    hits = sum(a == b for g, t in zip(greedy, target) for a, b in zip("".join(
+        tgt_vocab.decode(g)), t))
+    assert hits >= 0.3 * sum(len(t) for t in target)
+
+
+@pytest.fixture(scope="module")
+def shapes():
+    data, vocab = make_shapes(1200, seed=0)
+    encoder = pretrain_encoder(data.images[:1000], data.cells[:1000], steps=400)
+    return data, vocab, encoder
+
+
+def test_pretrained_encoder_sees_the_cells(shapes):
+    data, _, encoder = shapes
+    with torch.no_grad():
+        pred = encoder(data.images[1000:]).argmax(-1)
+    cells = data.cells[1000:]
+    occupied = cells > 0  # 2 of the 9 cells; 13 classes (empty, or 4 colours x 3 shapes)
+    assert (pred[occupied] == cells[occupied]).float().mean() >= 0.5
+    assert (pred[~occupied] == 0).float().mean() >= 0.9
+    assert encoder.feature_map(data.images[:2]).shape == (2, 32, 4, 4)
+    assert not any(p.requires_grad for p in encoder.parameters())
+
+
+@pytest.mark.parametrize("condition", ["h0", "first_input", "every_step"])
+def test_captioning_model(shapes, condition):
+    data, vocab, encoder = shapes
+    seed_everything(0)
+    model = CaptioningModel(len(vocab), encoder, hidden_size=64, condition=condition)
+    before = [p.clone() for p in encoder.parameters()]
+    train(model, data.images[:1000], data.captions_in[:1000], data.captions_out[:1000],
+          steps=120, lr=1e-2)
+    assert all(torch.equal(a, b) for a, b in zip(before, encoder.parameters()))  # frozen
+    with torch.no_grad():
+        pred = model(data.images[1000:], data.captions_in[1000:]).argmax(-1)
+    acc = accuracy(pred, data.captions_out[1000:])
+    assert acc >= 2 / len(vocab), acc
+    captions = model.caption(data.images[1000:1004])
+    assert all(all(0 <= i < len(vocab) for i in c) for c in captions)
+
+
+def test_charlm_names():
+    seed_everything(0)
+    train_names, val_names = names_split(seed=0)
+    vocab = names_vocab()
+    x, y = encode_names(train_names, vocab)
+    xv, yv = encode_names(val_names, vocab)
+    model = CharLM(len(vocab), embed_size=24, hidden_size=64, cell="gru")
+    train(model, x, y, steps=150, lr=1e-2)
+    with torch.no_grad():
+        logits, _ = model(xv)
+    assert accuracy(logits.argmax(-1), yv) >= 2 / 27
+    g = torch.Generator().manual_seed(0)
+    name = model.generate(torch.tensor([0]), 20, generator=g, eos=0)
+    assert name.shape == (20,)
+
+
+def test_charlm_tbptt_on_corpus():
+    seed_everything(0)
+    text = load_corpus()[:60_000]
+    vocab = CharVocab.from_text(text)
+    ids = vocab.encode(text)
+    model = CharLM(len(vocab), embed_size=32, hidden_size=128, cell="lstm")
+    trainer = Trainer(model, TBPTTBatcher(ids[:54_000], 16, 32), lr=1e-2, clip_norm=1.0,
+                      progress=False)
+    trainer.fit(steps=120)
+    with torch.no_grad():
+        loss, _ = model.loss(ids[None, 54_000:-1], ids[None, 54_001:])
+    assert loss.item() <= 0.7 * math.log(len(vocab)), loss.item()
+    assert trainer.state is not None and not trainer.state[0].requires_grad
+
+
+def test_recurrent_layer_choices_and_errors():
+    for cell in ("rnn", "lstm", "gru"):
+        torch_layer = recurrent_layer(cell, 3, 4, impl="torch")
+        assert torch_layer.batch_first
+    with pytest.raises(ValueError, match="cell must be one of"):
+        recurrent_layer("transformer", 3, 4)
+    with pytest.raises(ValueError, match="impl must be"):
+        recurrent_layer("lstm", 3, 4, impl="cudnn")
+
+
+def test_bad_inputs_name_the_argument():
+    model = CharLM(10, 8, 16)
+    with pytest.raises(TypeError, match="x must be a LongTensor"):
+        model(torch.zeros(2, 3))
+    with pytest.raises(IndexError, match=r"x ids must be in \[0, 10\), got \[0, 12\]"):
+        model(torch.tensor([[0, 12]]))
+    with pytest.raises(ValueError, match=r"x must have 2 dimensions, got shape \(3,\)"):
+        model(torch.tensor([1, 2, 3]))
+    tagger = SequenceTagger(5, 8, 3)
+    with pytest.raises(ValueError, match=r"shape \(N, T, D\) with D=5, got \(2, 4, 6\)"):
+        tagger(torch.zeros(2, 4, 6))
+    with pytest.raises(ValueError, match="lengths must have shape"):
+        tagger(torch.zeros(2, 4, 5), torch.tensor([5, 1]))
+    with pytest.raises(ValueError, match=r"x must have shape \(N, D\)"):
+        Classifier(4, 8, 2)(torch.zeros(3, 5))
+    with pytest.raises(ValueError, match="objective"):
+        SequenceClassifier(2, 4, 1, objective="rank")
+    with pytest.raises(ValueError, match="condition must be one of"):
+        CaptioningModel(10, pretrain_encoder(torch.zeros(2, 3, 32, 32),
+                                             torch.zeros(2, 9, dtype=torch.long), steps=0),
+                        condition="attention")
