@@ -215,30 +215,42 @@ def gru_backward(
     checks.same_dtype("h", hs, dh=dh)
     checks.finite(dh=dh)
     dtype = hs.dtype
-    r, z, n = gates[:, :, :H], gates[:, :, H : 2 * H], gates[:, :, 2 * H :]
+    WhT = np.ascontiguousarray(Wh.T)  # BLAS is faster on a contiguous (3H, H) than on Wh.T
+    is_n = np.array([0, 0, 1], dtype=dtype)[:, None]  # (3, 1): marks the tanh gate n
 
-    # Every pre-activation gradient is the total gradient on next_h times a factor that does
-    # not depend on it, so those factors are computed once for all steps. Layout per step
-    # (N, 4, H): [r, z, hidden part of n (ah_n), input part of n (ax_n)], so that the first
-    # three are exactly what goes back through Wh.
-    factors = np.empty((T, N, 4, H), dtype=dtype)
-    dan = factors[:, :, 3]  # d(ax_n + r ah_n) per unit of dnext_h: (1 - z)(1 - n^2)
-    np.multiply(1 - z, 1 - n * n, out=dan)
-    np.multiply(dan, ah_n * r * (1 - r), out=factors[:, :, 0])  # r
-    np.multiply(hs[:-1] - n, z * (1 - z), out=factors[:, :, 1])  # z
-    np.multiply(dan, r, out=factors[:, :, 2])  # ah_n
-
+    # The gradient arriving at each output, time-major; padded steps get none.
     dout = time_major(dh) if mask is None else np.multiply(time_major(dh), mask)
+    # dgates[t] holds step t's pre-activation gradients, laid out (N, 4, H) as
+    # [r, z, hidden part of n (ah_n), input part of n (ax_n)]: the first three are exactly
+    # what goes back through Wh, and [r, z, ax_n] what goes back through Wx.
     dgates = np.empty((T, N, 4 * H), dtype=dtype)
     dgates4 = dgates.reshape(T, N, 4, H)
     dnext = np.zeros((N, H), dtype=dtype)  # from step t + 1 back to h_t
-    scratch = np.empty((N, H), dtype=dtype)
+    scratch = np.empty((N, H), dtype=dtype)  # scratch buffers, reused at every step
+    slopes = np.empty((N, 3, H), dtype=dtype)
     for t in range(T - 1, -1, -1):
+        gates3 = gates[t].reshape(N, 3, H)
+        r, z, n = gates3[:, 0], gates3[:, 1], gates3[:, 2]
+        d_r, d_z, d_ahn, d_axn = (dgates4[t, :, k] for k in range(4))
         dh_t = dout[t]
-        dh_t += dnext  # total gradient on h_t
-        np.multiply(factors[t], dh_t[:, None, :], out=dgates4[t])
-        np.matmul(dgates[t, :, : 3 * H], Wh.T, out=dnext)
-        np.multiply(dh_t, z[t], out=scratch)  # prev_h reaches next_h directly through z
+        dh_t += dnext  # total gradient on h_t: from its output and from step t + 1
+        # slope of each gate's nonlinearity in one pass over (N, 3, H):
+        # s (1 - s) for the sigmoids r, z and (1 - n)(1 + n) for the tanh gate n
+        np.subtract(1, gates3, out=slopes)
+        slopes *= gates3 + is_n
+        # next_h = n + z (prev_h - n):  n's pre-activation ax_n + r * ah_n
+        np.subtract(1, z, out=scratch)
+        np.multiply(dh_t, scratch, out=d_axn)
+        d_axn *= slopes[:, 2]
+        np.multiply(d_axn, r, out=d_ahn)  # through r * ah_n, to ah_n ...
+        np.multiply(d_axn, ah_n[t], out=d_r)  # ... and to r
+        d_r *= slopes[:, 0]
+        np.subtract(hs[t], n, out=scratch)  # z's gradient: dh (prev_h - n)
+        scratch *= dh_t
+        np.multiply(scratch, slopes[:, 1], out=d_z)
+        # back to h_{t-1}: through the three hidden matmuls, and directly through z
+        np.matmul(dgates[t, :, : 3 * H], WhT, out=dnext)
+        np.multiply(dh_t, z, out=scratch)
         dnext += scratch
     dh0 = dnext
 
@@ -249,5 +261,5 @@ def gru_backward(
     dWh = hs[:-1].reshape(T * N, H).T @ dah
     dbx = dax.sum(axis=0)
     dbh = dah.sum(axis=0)
-    dx = batch_major((dax @ Wx.T).reshape(T, N, D))
+    dx = batch_major((dax @ np.ascontiguousarray(Wx.T)).reshape(T, N, D))
     return dx, dh0, dWx, dWh, dbx, dbh

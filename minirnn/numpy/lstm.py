@@ -221,38 +221,42 @@ def lstm_backward(
     checks.finite(dh=dh)
     dtype = hs.dtype
 
-    gates4 = gates.reshape(T, N, 4, H)
-    i, f, g, o = gates4[:, :, 0], gates4[:, :, 1], gates4[:, :, 2], gates4[:, :, 3]
-
-    # Everything that does not depend on the incoming gradient, for all steps at once:
-    # - dc_dh: how next_h = o * tanh(c) moves with c, o (1 - tanh(c)^2);
-    # - dao_dh: d(pre-activation of o) per unit of dh, tanh(c) o (1 - o);
-    # - dai_dc, daf_dc, dag_dc: d(pre-activations of i, f, g) per unit of dc.
-    dc_dh = 1 - tanh_c * tanh_c
-    dc_dh *= o
-    dao_dh = o * (1 - o)
-    dao_dh *= tanh_c
-    dafg_dc = np.empty((T, N, 3, H), dtype=dtype)  # for i, f, g
-    np.multiply(g, i * (1 - i), out=dafg_dc[:, :, 0])
-    np.multiply(cs[:-1], f * (1 - f), out=dafg_dc[:, :, 1])
-    np.multiply(i, 1 - g * g, out=dafg_dc[:, :, 2])
+    gates4 = gates.reshape(T, N, 4, H)  # gates4[t, :, k]: gate k (i, f, g, o) at step t
+    WhT = np.ascontiguousarray(Wh.T)  # BLAS is faster on a contiguous (4H, H) than on Wh.T
+    is_g = np.array([0, 0, 1, 0], dtype=dtype)[:, None]  # (4, 1): marks the tanh gate
 
     # The gradient arriving at each output, time-major; padded steps get none.
     dout = time_major(dh) if mask is None else np.multiply(time_major(dh), mask)
-    dgates = np.empty((T, N, 4 * H), dtype=dtype)  # dLoss/d(pre-activations)
+    dgates = np.empty((T, N, 4 * H), dtype=dtype)  # dLoss/d(pre-activations of i, f, g, o)
     dgates4 = dgates.reshape(T, N, 4, H)
     dnext_h = np.zeros((N, H), dtype=dtype)  # from step t + 1 back to h_t
     dnext_c = np.zeros((N, H), dtype=dtype)  # from step t + 1 back to c_t
-    dc = np.empty((N, H), dtype=dtype)
+    dc = np.empty((N, H), dtype=dtype)  # scratch buffers, reused at every step
+    scratch = np.empty((N, H), dtype=dtype)
+    slopes = np.empty((N, 4, H), dtype=dtype)
     for t in range(T - 1, -1, -1):
+        i, f, g, o = gates4[t, :, 0], gates4[t, :, 1], gates4[t, :, 2], gates4[t, :, 3]
         dh_t = dout[t]
-        dh_t += dnext_h  # total gradient on h_t
-        np.multiply(dh_t, dc_dh[t], out=dc)
-        dc += dnext_c  # total gradient on c_t
-        np.multiply(dafg_dc[t], dc[:, None, :], out=dgates4[t, :, :3])
-        np.multiply(dh_t, dao_dh[t], out=dgates4[t, :, 3])
-        np.multiply(dc, f[t], out=dnext_c)
-        np.matmul(dgates[t], Wh.T, out=dnext_h)
+        dh_t += dnext_h  # total gradient on h_t: from its output and from step t + 1
+        # total gradient on c_t: from step t + 1, and through h_t = o * tanh(c_t)
+        np.multiply(tanh_c[t], tanh_c[t], out=scratch)
+        np.subtract(1, scratch, out=scratch)
+        scratch *= o
+        scratch *= dh_t
+        np.add(scratch, dnext_c, out=dc)
+        # slope of every gate's nonlinearity in one pass over (N, 4, H):
+        # s (1 - s) for the sigmoids i, f, o and (1 - g)(1 + g) for the tanh gate g
+        np.subtract(1, gates4[t], out=slopes)
+        np.add(gates4[t], is_g, out=dgates4[t])
+        slopes *= dgates4[t]
+        # gradient on each gate's value: c = f c_prev + i g, h = o tanh(c)
+        np.multiply(dc, g, out=dgates4[t, :, 0])  # di
+        np.multiply(dc, cs[t], out=dgates4[t, :, 1])  # df
+        np.multiply(dc, i, out=dgates4[t, :, 2])  # dg
+        np.multiply(dh_t, tanh_c[t], out=dgates4[t, :, 3])  # do
+        dgates4[t] *= slopes  # ... and through the nonlinearities
+        np.multiply(dc, f, out=dnext_c)
+        np.matmul(dgates[t], WhT, out=dnext_h)
     dh0 = dnext_h
 
     # Weight gradients: one GEMM each over all steps.
@@ -260,5 +264,5 @@ def lstm_backward(
     dWx = x_tm.reshape(T * N, D).T @ dgates_flat
     dWh = hs[:-1].reshape(T * N, H).T @ dgates_flat
     db = dgates_flat.sum(axis=0)
-    dx = batch_major((dgates_flat @ Wx.T).reshape(T, N, D))
+    dx = batch_major((dgates_flat @ np.ascontiguousarray(Wx.T)).reshape(T, N, D))
     return dx, dh0, dWx, dWh, db
