@@ -20,7 +20,10 @@ def save_checkpoint(path: str | Path, checkpoint: dict) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    umask = os.umask(0)
+    os.umask(umask)
     try:
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes the file private; give it normal rights
         with os.fdopen(fd, "wb") as f:
             torch.save(checkpoint, f)
             f.flush()
