@@ -1,0 +1,229 @@
+"""Chapter 6's measurements: an embedding as a one-hot product or a lookup, its cost, its
+backward pass as a scatter-add, and what a character model learns in it.
+
+- `embed_by_matmul` / `embed_by_lookup`: the same vectors, by a (n, V) @ (V, D) product or by
+  indexing rows.
+- `multiply_adds`, `counted_multiply_adds`, `one_hot_bytes`, `time_embedding`: the cost of each,
+  by formula, by torch's FLOP counter, in bytes, and in seconds.
+- `grad_by_fancy_index` (the bug), `grad_by_scatter_add`, `grad_by_matmul`: the backward pass.
+- `train_char_embedding`, `pca_2d`, `neighbour_rate`: an embedding learned on text and a look
+  inside it.
+
+Token ids are integer arrays of any shape (n stands for their total number), W is (V, D).
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+METHODS = ("matmul", "lookup")
+
+
+def _check_ids(ids: np.ndarray, V: int) -> np.ndarray:
+    ids = np.asarray(ids)
+    if not np.issubdtype(ids.dtype, np.integer):
+        raise TypeError(f"ids: expected an integer array, got dtype {ids.dtype}")
+    if ids.size and (ids.min() < 0 or ids.max() >= V):
+        raise IndexError(f"ids: expected ids in [0, {V}), got [{ids.min()}, {ids.max()}]")
+    return ids
+
+
+def _check_method(method: str) -> str:
+    if method not in METHODS:
+        raise ValueError(f"method: expected one of {METHODS}, got {method!r}")
+    return method
+
+
+def one_hot(ids: np.ndarray, V: int, dtype: type = np.float64) -> np.ndarray:
+    """Ids of shape S to one-hot rows of shape S + (V,)."""
+    ids = _check_ids(ids, V)
+    out = np.zeros(ids.shape + (V,), dtype=dtype)
+    np.put_along_axis(out, ids[..., None], 1, axis=-1)
+    return out
+
+
+def embed_by_matmul(ids: np.ndarray, W: np.ndarray) -> np.ndarray:
+    """One-hot rows times W: ids of shape S, W (V, D) -> vectors of shape S + (D,)."""
+    if W.ndim != 2:
+        raise ValueError(f"W: expected shape (V, D), got {W.shape}")
+    return one_hot(ids, W.shape[0], W.dtype) @ W
+
+
+def embed_by_lookup(ids: np.ndarray, W: np.ndarray) -> np.ndarray:
+    """Rows of W picked by id: ids of shape S, W (V, D) -> vectors of shape S + (D,)."""
+    if W.ndim != 2:
+        raise ValueError(f"W: expected shape (V, D), got {W.shape}")
+    return W[_check_ids(ids, W.shape[0])]
+
+
+# --------------------------------------------------------------------------- cost
+
+
+def multiply_adds(method: str, n_tokens: int, V: int, D: int) -> int:
+    """Multiply-adds to embed n_tokens ids: n V D for the one-hot product, 0 for a lookup
+    (which copies n D numbers and computes nothing)."""
+    return n_tokens * V * D if _check_method(method) == "matmul" else 0
+
+
+def one_hot_bytes(n_tokens: int, V: int, itemsize: int = 4) -> int:
+    """Bytes of the (n, V) one-hot matrix the product needs and the lookup does not."""
+    return n_tokens * V * itemsize
+
+
+def _torch_embed(method: str, ids: torch.Tensor, W: torch.Tensor) -> torch.Tensor:
+    if method == "matmul":
+        return torch.nn.functional.one_hot(ids, W.shape[0]).to(W.dtype) @ W
+    return torch.nn.functional.embedding(ids, W)
+
+
+def counted_multiply_adds(method: str, n_tokens: int, V: int, D: int) -> int:
+    """Multiply-adds of the torch version of `method`, counted by torch's FlopCounterMode
+    (which counts 2 FLOPs per multiply-add of a matrix product)."""
+    _check_method(method)
+    ids = torch.zeros(n_tokens, dtype=torch.long)
+    W = torch.zeros(V, D)
+    with FlopCounterMode(display=False) as counter:
+        _torch_embed(method, ids, W)
+    return counter.get_total_flops() // 2
+
+
+def time_embedding(method: str, n_tokens: int, V: int, D: int, repeats: int = 5,
+                   seed: int = 0) -> float:
+    """Best-of-`repeats` seconds for the torch version of `method` on random ids (float32)."""
+    _check_method(method)
+    g = torch.Generator().manual_seed(seed)
+    ids = torch.randint(V, (n_tokens,), generator=g)
+    W = torch.randn(V, D, generator=g)
+    best = float("inf")
+    with torch.no_grad():
+        for _ in range(repeats):
+            start = time.perf_counter()
+            _torch_embed(method, ids, W)
+            best = min(best, time.perf_counter() - start)
+    return best
+
+
+# --------------------------------------------------------------------------- backward
+
+
+def _check_dout(ids: np.ndarray, dout: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    ids, dout = np.asarray(ids), np.asarray(dout)
+    if dout.shape[:-1] != ids.shape:
+        raise ValueError(f"dout: expected shape {ids.shape} + (D,), got {dout.shape}")
+    return ids.reshape(-1), dout.reshape(-1, dout.shape[-1])
+
+
+def grad_by_fancy_index(ids: np.ndarray, dout: np.ndarray, V: int) -> np.ndarray:
+    """The tempting, WRONG backward: `dW[ids] += dout`. NumPy buffers the fancy-indexed update,
+    so an id that occurs several times receives only one of its gradients. Kept to show it."""
+    flat_ids, flat_dout = _check_dout(_check_ids(ids, V), dout)
+    dW = np.zeros((V, flat_dout.shape[1]), dtype=flat_dout.dtype)
+    dW[flat_ids] += flat_dout
+    return dW
+
+
+def grad_by_scatter_add(ids: np.ndarray, dout: np.ndarray, V: int) -> np.ndarray:
+    """The right backward: `np.add.at` adds every row of dout into row ids[i] of dW (V, D)."""
+    flat_ids, flat_dout = _check_dout(_check_ids(ids, V), dout)
+    dW = np.zeros((V, flat_dout.shape[1]), dtype=flat_dout.dtype)
+    np.add.at(dW, flat_ids, flat_dout)
+    return dW
+
+
+def grad_by_matmul(ids: np.ndarray, dout: np.ndarray, V: int) -> np.ndarray:
+    """The backward of the one-hot product, one_hot.T @ dout: correct by construction."""
+    flat_ids, flat_dout = _check_dout(_check_ids(ids, V), dout)
+    return one_hot(flat_ids, V, flat_dout.dtype).T @ flat_dout
+
+
+def dropped_contributions(ids: np.ndarray) -> int:
+    """How many per-token gradients `grad_by_fancy_index` loses: tokens minus distinct ids."""
+    ids = np.asarray(ids)
+    return int(ids.size - np.unique(ids).size)
+
+
+# --------------------------------------------------------------------------- learned
+
+
+def train_char_embedding(ids: torch.Tensor, vocab_size: int, embed_size: int = 16,
+                         hidden_size: int = 128, steps: int = 600, batch_size: int = 32,
+                         seq_len: int = 32, lr: float = 3e-3, seed: int = 0
+                         ) -> tuple[np.ndarray, list[float]]:
+    """Train a character model (embedding -> tanh RNN -> linear) on random windows of `ids`
+    with Adam, and return its embedding table (V, embed_size) and the loss per step in
+    nats per character.
+
+    ids: (L,) LongTensor of character ids in [0, vocab_size).
+    """
+    if not isinstance(ids, torch.Tensor) or ids.dim() != 1 or ids.dtype != torch.long:
+        raise TypeError("ids: expected a LongTensor of shape (L,)")
+    if len(ids) <= seq_len + 1:
+        raise ValueError(f"ids: expected more than {seq_len + 1} ids, got {len(ids)}")
+    torch.manual_seed(seed)
+    embed = torch.nn.Embedding(vocab_size, embed_size)
+    rnn = torch.nn.RNN(embed_size, hidden_size, batch_first=True)
+    head = torch.nn.Linear(hidden_size, vocab_size)
+    params = [*embed.parameters(), *rnn.parameters(), *head.parameters()]
+    opt = torch.optim.Adam(params, lr=lr)
+    g = torch.Generator().manual_seed(seed)
+    offsets = torch.arange(seq_len + 1)
+    losses = []
+    for _ in range(steps):
+        starts = torch.randint(len(ids) - seq_len - 1, (batch_size,), generator=g)
+        window = ids[starts[:, None] + offsets]
+        h, _ = rnn(embed(window[:, :-1]))
+        loss = torch.nn.functional.cross_entropy(head(h).reshape(-1, vocab_size),
+                                                 window[:, 1:].reshape(-1))
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        losses.append(loss.item())
+    return embed.weight.detach().numpy().copy(), losses
+
+
+def pca_2d(W: np.ndarray, unit_rows: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Project the rows of W (V, D) on their two main directions of variation.
+
+    unit_rows=True first scales every row to length 1, so that the picture shows directions
+    (what cosine similarity compares) rather than lengths.
+    Returns coords (V, 2) and the share of the variance each direction explains (2,).
+    """
+    if W.ndim != 2 or W.shape[1] < 2:
+        raise ValueError(f"W: expected shape (V, D) with D >= 2, got {W.shape}")
+    if unit_rows:
+        W = W / np.linalg.norm(W, axis=1, keepdims=True)
+    centred = W - W.mean(axis=0)
+    _, s, vt = np.linalg.svd(centred, full_matrices=False)
+    coords = centred @ vt[:2].T
+    # fix each axis's sign (SVD may flip it) so the plot is the same on every machine
+    coords *= np.where(coords[np.abs(coords).argmax(axis=0), [0, 1]] < 0, -1, 1)
+    return coords, (s[:2] ** 2) / (s**2).sum()
+
+
+def cosine_neighbours(W: np.ndarray, i: int, k: int, among: np.ndarray | None = None
+                      ) -> np.ndarray:
+    """Ids of the k rows of W most similar to row i by cosine similarity (i itself excluded),
+    most similar first, searched among the ids `among` (all rows by default)."""
+    among = np.arange(W.shape[0]) if among is None else np.asarray(among)
+    among = among[among != i]
+    if not 1 <= k <= len(among):
+        raise ValueError(f"k: expected 1 <= k <= {len(among)}, got {k}")
+    unit = W / np.linalg.norm(W, axis=1, keepdims=True)
+    sims = unit[among] @ unit[i]
+    return among[np.argsort(-sims, kind="stable")[:k]]
+
+
+def neighbour_rate(W: np.ndarray, group: np.ndarray, k: int = 3,
+                   among: np.ndarray | None = None) -> float:
+    """Mean share of each group member's k nearest neighbours (cosine) that are in the group.
+
+    By chance it is about (len(group) - 1) / (len(among) - 1).
+    """
+    group = np.asarray(group)
+    hits = [np.isin(cosine_neighbours(W, int(i), k, among), group).mean() for i in group]
+    return float(np.mean(hits))
