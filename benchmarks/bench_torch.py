@@ -5,7 +5,7 @@ batch-first input (N, T, D). Each implementation is timed in its own block of re
 interleaved call by call) and compared on its best time; all use the same thread count.
 
     python benchmarks/bench_torch.py                 # both sizes
-    python benchmarks/bench_torch.py --threads 2 --repeats 5 --sizes small
+    python benchmarks/bench_torch.py --threads 1 --clock cpu --sizes small
 
 Targets for the fused path: <= 1.2x torch.nn.LSTM at the large size, <= 2.0x at the small.
 Timings on a shared machine are noisy: the load average is printed with the table.
@@ -24,8 +24,16 @@ import minirnn.torch as mt
 SIZES = {"large": (64, 128, 256, 512), "small": (32, 64, 64, 128)}  # (N, T, D, H)
 
 
-def time_training_step(model: torch.nn.Module, x: torch.Tensor, repeats: int, warmup: int) -> float:
-    """Best wall time (s) of forward + backward of ``model`` on ``x`` over ``repeats`` runs."""
+CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
+
+
+def time_training_step(model: torch.nn.Module, x: torch.Tensor, repeats: int, warmup: int,
+                       clock=time.perf_counter) -> float:
+    """Best time (s) of forward + backward of ``model`` on ``x`` over ``repeats`` runs.
+
+    clock: time.perf_counter (wall) or time.process_time (CPU time of the whole process: on a
+    shared machine with one thread it leaves out the time other processes took the core).
+    """
 
     def step() -> None:
         out, _ = model(x)
@@ -37,13 +45,16 @@ def time_training_step(model: torch.nn.Module, x: torch.Tensor, repeats: int, wa
     for _ in range(repeats):
         model.zero_grad(set_to_none=True)
         x.grad = None
-        start = time.perf_counter()
+        start = clock()
         step()
-        best = min(best, time.perf_counter() - start)
+        best = min(best, clock() - start)
     return best
 
 
-def bench_size(name: str, n: int, t: int, d: int, h: int, repeats: int, warmup: int) -> dict:
+def bench_size(n: int, t: int, d: int, h: int, repeats: int, warmup: int, rounds: int,
+               clock) -> dict:
+    """Best time of each implementation; each round times every implementation in its own
+    block of ``repeats`` consecutive runs, and the best over all rounds counts."""
     torch.manual_seed(0)
     reference = torch.nn.LSTM(d, h, batch_first=True)
     fused = mt.LSTM(d, h, batch_first=True, impl="fused")
@@ -52,10 +63,11 @@ def bench_size(name: str, n: int, t: int, d: int, h: int, repeats: int, warmup: 
     steps.load_state_dict(reference.state_dict())
     x = torch.randn(n, t, d, requires_grad=True)
 
-    times = {}
-    for label, model in (("torch.nn.LSTM", reference), ("minirnn fused", fused),
-                         ("minirnn steps", steps)):
-        times[label] = time_training_step(model, x, repeats, warmup)  # its own block
+    models = {"torch.nn.LSTM": reference, "minirnn fused": fused, "minirnn steps": steps}
+    times = dict.fromkeys(models, float("inf"))
+    for _ in range(rounds):
+        for label, model in models.items():  # its own block of repeats
+            times[label] = min(times[label], time_training_step(model, x, repeats, warmup, clock))
     return times
 
 
@@ -63,22 +75,26 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=2, help="torch threads for every run")
     parser.add_argument("--repeats", type=int, default=0, help="timed runs (0: 5 large, 20 small)")
+    parser.add_argument("--rounds", type=int, default=2, help="blocks per implementation")
     parser.add_argument("--sizes", nargs="+", choices=sorted(SIZES), default=["large", "small"])
+    parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall",
+                        help="wall time, or process CPU time (load-robust with --threads 1)")
     args = parser.parse_args(argv)
 
     torch.set_num_threads(args.threads)
     os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))  # numpy is not used here
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
-          f"mkldnn {torch.backends.mkldnn.is_available()}, load average {os.getloadavg()}")
+          f"mkldnn {torch.backends.mkldnn.is_available()}, {args.clock} clock, "
+          f"load average {os.getloadavg()}")
     targets = {"large": 1.2, "small": 2.0}
-    print(f"{'size (N,T,D,H)':<24}{'implementation':<16}{'best ms':>10}{'x torch.nn':>12}")
+    print(f"{'size (N,T,D,H)':<26}{'implementation':<16}{'best ms':>10}{'x torch.nn':>12}")
     for name in args.sizes:
         n, t, d, h = SIZES[name]
         repeats = args.repeats or (5 if name == "large" else 20)
-        times = bench_size(name, n, t, d, h, repeats, warmup=2)
+        times = bench_size(n, t, d, h, repeats, 2, args.rounds, CLOCKS[args.clock])
         base = times["torch.nn.LSTM"]
         for label, seconds in times.items():
-            print(f"{name + ' ' + str((n, t, d, h)):<24}{label:<16}{seconds * 1e3:>10.2f}"
+            print(f"{name + ' ' + str((n, t, d, h)):<26}{label:<16}{seconds * 1e3:>10.2f}"
                   f"{seconds / base:>11.2f}x")
         ratio = times["minirnn fused"] / base
         verdict = "meets" if ratio <= targets[name] else "misses"

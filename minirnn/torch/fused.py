@@ -103,6 +103,30 @@ def _input_grads(ctx, d_pre: Tensor, x_rows: Tensor, w_ih: Tensor, w_ih_index: i
 # ---------------------------------------------------------------------------------------------
 # LSTM
 
+# The backward computes its step-independent factors a chunk of steps at a time, sized so the
+# chunk's factors (about 5 * N * H numbers a step) stay in the CPU cache until the loop reads them.
+_CHUNK_ELEMENTS = 1 << 15
+
+
+def _lstm_factors(acts: Tensor, cs: Tensor, tanh_cs: Tensor, start: int, end: int):
+    """Factors of the LSTM backward for steps [start, end) that do not depend on the gradient.
+
+    acts (T, N, 4, H) activated gates (o, i, f, g), cs (T+1, N, H) cell states with c_0 first,
+    tanh_cs (T, N, H). Returns p_o, p_c (K, N, H) and p_ifg (K, N, 3, H), K = end - start:
+    d(o pre) = dh * p_o,   dc += dh * p_c,   d(i, f, g pre) = dc * p_ifg.
+    """
+    a, tc = acts[start:end], tanh_cs[start:end]
+    o, i, _, g = a.unbind(2)
+    d_act = torch.addcmul(a, a, a, value=-1)  # s(1-s): sigmoid' for o, i, f
+    d_o, d_i, d_f, _ = d_act.unbind(2)
+    p_o = tc * d_o
+    p_c = _one_minus_square(tc).mul_(o)
+    p_ifg = torch.empty_like(a[:, :, 1:])
+    torch.mul(g, d_i, out=p_ifg[:, :, 0])
+    torch.mul(cs[start:end], d_f, out=p_ifg[:, :, 1])  # c_{t-1} is cs[t]
+    torch.mul(i, _one_minus_square(g), out=p_ifg[:, :, 2])
+    return p_o, p_c, p_ifg
+
 
 class LSTMFunction(torch.autograd.Function):
     """One LSTM layer and direction over a whole sequence.
@@ -160,39 +184,32 @@ class LSTMFunction(torch.autograd.Function):
         steps, batch, hidden = dy.shape
         full = batch_sizes is None
 
-        # every factor that does not depend on the incoming gradient, for all steps at once:
-        #   d(o pre) = dh * p_o,  dc += dh * p_c,  d(i, f, g pre) = dc * p_ifg
-        o, i, f, g = acts.unbind(2)
-        d_act = torch.addcmul(acts, acts, acts, value=-1)  # s(1-s): sigmoid' for o, i, f
-        d_o, d_i, d_f, _ = d_act.unbind(2)
-        p_o = tanh_cs * d_o
-        p_c = _one_minus_square(tanh_cs).mul_(o)
-        p_ifg = torch.empty_like(acts[:, :, 1:])
-        torch.mul(g, d_i, out=p_ifg[:, :, 0])
-        torch.mul(cs[:-1], d_f, out=p_ifg[:, :, 1])
-        torch.mul(i, _one_minus_square(g), out=p_ifg[:, :, 2])
-
         # gate gradients, with a zero slot T (see the module docstring)
         d_gates = _alloc(full)(steps + 1, batch, 4, hidden, dtype=dy.dtype, device=dy.device)
         d_gates[steps].zero_()
         DO, DIFG = d_gates[:, :, 0].unbind(0), d_gates[:, :, 1:].unbind(0)
-        DG, DY = d_gates.flatten(2).unbind(0), dy.unbind(0)
-        PO, PC, PIFG, FF = p_o.unbind(0), p_c.unbind(0), p_ifg.unbind(0), f.unbind(0)
+        DG, DY, FF = d_gates.flatten(2).unbind(0), dy.unbind(0), acts[:, :, 2].unbind(0)
         dh = _first_dh(dy, dh_n, batch_sizes)
         dc = dc_n.clone()  # rows not yet running keep their final cell gradient
-        for t in range(steps - 1, -1, -1):
-            n = batch if full else batch_sizes[t]
-            dct = dc if n == batch else dc[:n]
-            po, pc, pifg, ff, do, difg, dg = _at(t, n, batch, PO, PC, PIFG, FF, DO, DIFG, DG)
-            dct.addcmul_(dh, pc)
-            torch.mul(dh, po, out=do)
-            torch.mul(dct.unsqueeze(1), pifg, out=difg)
-            dct.mul_(ff)  # dc flowing to step t-1
-            if t > 0:
-                dh = torch.addmm(DY[t - 1][:n], dg, w_hh_o)
-                dh = _next_dh(dh, dy, dh_n, t, n, batch_sizes)
-            else:
-                dh0 = dg.mm(w_hh_o)
+        chunk = max(1, _CHUNK_ELEMENTS // (batch * hidden))
+        for end in range(steps, 0, -chunk):
+            start = max(0, end - chunk)
+            # the factors of a chunk of steps at once, just before the loop reads them from cache
+            PO, PC, PIFG = (f.unbind(0) for f in _lstm_factors(acts, cs, tanh_cs, start, end))
+            for t in range(end - 1, start - 1, -1):
+                n = batch if full else batch_sizes[t]
+                dct = dc if n == batch else dc[:n]
+                po, pc, pifg = _at(t - start, n, batch, PO, PC, PIFG)
+                ff, do, difg, dg = _at(t, n, batch, FF, DO, DIFG, DG)
+                dct.addcmul_(dh, pc)
+                torch.mul(dh, po, out=do)
+                torch.mul(dct.unsqueeze(1), pifg, out=difg)
+                dct.mul_(ff)  # dc flowing to step t-1
+                if t > 0:
+                    dh = torch.addmm(DY[t - 1] if n == batch else DY[t - 1][:n], dg, w_hh_o)
+                    dh = _next_dh(dh, dy, dh_n, t, n, batch_sizes)
+                else:
+                    dh0 = dg.mm(w_hh_o)
 
         # weight gradients: one GEMM each over all steps (rows in our gate order)
         _, to_torch = _lstm_perm(hidden, dy.device)
