@@ -22,6 +22,7 @@ from pathlib import Path
 
 import torch
 
+from minirnn.torch import distributed
 from minirnn.torch.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from minirnn.torch.data.text import (
     CharVocab,
@@ -90,6 +91,13 @@ def load_run(folder: str, device: torch.device | None = None) -> tuple[dict, Cha
 
 
 def charlm_train(args: argparse.Namespace) -> int:
+    rank, world_size = distributed.world_from_env()
+    if world_size > 1:  # started by torchrun: data-parallel training
+        if args.time_budget is not None or args.resume or args.device == "cuda":
+            raise CLIError("under torchrun, give --steps (ranks must agree on the number of "
+                           "steps), on the CPU, without --resume")
+        args.device = "cpu"
+        distributed.init()
     device = pick_device(args.device)
     if args.resume:
         ckpt, model, vocab = load_run(args.resume, device)
@@ -117,10 +125,12 @@ def charlm_train(args: argparse.Namespace) -> int:
     elif vocab.unknown_chars(train_text):
         raise CLIError(f"the text has characters the run's vocabulary lacks: "
                        f"{''.join(vocab.unknown_chars(train_text)[:10])!r}")
-    batcher = TBPTTBatcher(vocab.encode(train_text), config["batch_size"], config["seq_len"])
-    trainer = Trainer(model, batcher, optimizer="adam", lr=config["lr"], schedule="cosine",
-                      clip_norm=1.0, progress=args.progress, log_every=0 if args.progress
-                      else 100)
+    batcher = TBPTTBatcher(vocab.encode(train_text), config["batch_size"], config["seq_len"],
+                           rank=rank, world_size=world_size)
+    trainer = Trainer(distributed.wrap(model), batcher, optimizer="adam", lr=config["lr"],
+                      schedule="cosine", clip_norm=1.0,
+                      progress=args.progress if rank == 0 else False,
+                      log_every=0 if args.progress or rank > 0 else 100)
     if args.resume:
         trainer.load_state_dict(ckpt["trainer"])
     steps = args.steps
@@ -136,6 +146,13 @@ def charlm_train(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:  # keep what was learned: the checkpoint is written below
         interrupted = True
     config["text"] = None if text_path is None else str(Path(text_path).resolve())
+    if world_size > 1:
+        distributed.save_rank_parameters(out, rank, model)
+        equal = distributed.all_equal(model)
+        distributed.finish()
+        if rank > 0:
+            return 0
+        print(f"{world_size} processes; parameters equal on every rank: {equal}")
     save_run(out, config, vocab, trainer)
     recent = trainer.history["loss"][-50:]
     mean = sum(recent) / max(len(recent), 1)
