@@ -108,23 +108,28 @@ def _input_grads(ctx, d_pre: Tensor, x_rows: Tensor, w_ih: Tensor, w_ih_index: i
 _CHUNK_ELEMENTS = 1 << 15
 
 
-def _lstm_factors(acts: Tensor, cs: Tensor, tanh_cs: Tensor, start: int, end: int):
+def _lstm_factors(acts: Tensor, hs: Tensor, cs: Tensor, tanh_cs: Tensor, start: int, end: int):
     """Factors of the LSTM backward for steps [start, end) that do not depend on the gradient.
 
-    acts (T, N, 4, H) activated gates (o, i, f, g), cs (T+1, N, H) cell states with c_0 first,
-    tanh_cs (T, N, H). Returns p_o, p_c (K, N, H) and p_ifg (K, N, 3, H), K = end - start:
+    acts (T, N, 4, H) activated gates (o, i, f, g); hs, cs (T+1, N, H) states with h_0, c_0
+    first; tanh_cs (T, N, H). Returns p_o, p_c (K, N, H) and p_ifg (K, N, 3, H), K = end - start:
     d(o pre) = dh * p_o,   dc += dh * p_c,   d(i, f, g pre) = dc * p_ifg.
+    Each is one fused multiply-add, using h = o * tanh(c) to avoid recomputing products:
+    p_o = tanh(c) o (1 - o) = h - h o,        p_c = o (1 - tanh(c)^2) = o - tanh(c) h,
+    p_i = g i (1 - i) = ig - ig i,            p_f = c_prev f (1 - f) = fc - fc f,
+    p_g = i (1 - g^2) = i - ig g.
     """
-    a, tc = acts[start:end], tanh_cs[start:end]
-    o, i, _, g = a.unbind(2)
-    d_act = torch.addcmul(a, a, a, value=-1)  # s(1-s): sigmoid' for o, i, f
-    d_o, d_i, d_f, _ = d_act.unbind(2)
-    p_o = tc * d_o
-    p_c = _one_minus_square(tc).mul_(o)
+    a, tc, c_prev = acts[start:end], tanh_cs[start:end], cs[start:end]
+    h = hs[start + 1 : end + 1]
+    o, i, f, g = a.unbind(2)
+    p_o = torch.addcmul(h, h, o, value=-1)
+    p_c = torch.addcmul(o, tc, h, value=-1)
     p_ifg = torch.empty_like(a[:, :, 1:])
-    torch.mul(g, d_i, out=p_ifg[:, :, 0])
-    torch.mul(cs[start:end], d_f, out=p_ifg[:, :, 1])  # c_{t-1} is cs[t]
-    torch.mul(i, _one_minus_square(g), out=p_ifg[:, :, 2])
+    p_i, p_f, p_g = p_ifg.unbind(2)
+    ig, fc = i * g, f * c_prev
+    torch.addcmul(ig, ig, i, value=-1, out=p_i)
+    torch.addcmul(fc, fc, f, value=-1, out=p_f)
+    torch.addcmul(i, ig, g, value=-1, out=p_g)
     return p_o, p_c, p_ifg
 
 
@@ -195,7 +200,7 @@ class LSTMFunction(torch.autograd.Function):
         for end in range(steps, 0, -chunk):
             start = max(0, end - chunk)
             # the factors of a chunk of steps at once, just before the loop reads them from cache
-            PO, PC, PIFG = (f.unbind(0) for f in _lstm_factors(acts, cs, tanh_cs, start, end))
+            PO, PC, PIFG = (f.unbind(0) for f in _lstm_factors(acts, hs, cs, tanh_cs, start, end))
             for t in range(end - 1, start - 1, -1):
                 n = batch if full else batch_sizes[t]
                 dct = dc if n == batch else dc[:n]
