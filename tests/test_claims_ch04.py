@@ -1,0 +1,115 @@
+"""Chapter 4's claims, each asserted in its direction on a small fixed seed."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from threadpoolctl import threadpool_limits
+
+import minirnn.toy as toy
+from minirnn.analysis import unrolling
+from minirnn.torch import RNNCell
+from minirnn.torch.data.names import encode_names, names_split, names_vocab
+
+
+def test_unrolled_graph_has_4T_plus_2_nodes_5T_edges_and_T_uses_per_weight():
+    for T in (1, 5, 50):
+        g = unrolling.unrolled_graph(T)
+        assert len(g["nodes"]) == 4 * T + 2 and len(g["edges"]) == 5 * T
+        assert all(sum(1 for *_, w in g["edges"] if w == name) == T
+                   for name in ("W_x", "W_h", "W_y"))
+
+
+def test_autograd_graph_and_saved_memory_grow_by_a_fixed_amount_per_step():
+    torch.manual_seed(0)
+    N, D, H, V = 32, 16, 64, 27
+    cell, head = RNNCell(D, H), torch.nn.Linear(H, V)
+
+    def unrolled_loss(T):
+        gen = torch.Generator().manual_seed(T)
+        x, y = torch.randn(T, N, D, generator=gen), torch.randint(0, V, (T, N), generator=gen)
+        h, loss = torch.zeros(N, H), torch.zeros(())
+        for t in range(T):
+            h = cell(x[t], h)
+            loss = loss + torch.nn.functional.cross_entropy(head(h), y[t], reduction="sum")
+        return loss
+
+    rows = []
+    for T in (2, 4, 8):
+        loss, _, nbytes = unrolling.saved_tensor_bytes(lambda T=T: unrolled_loss(T))
+        rows.append((T, unrolling.autograd_op_counts(loss), nbytes))
+    nodes = np.array([sum(c.values()) for _, c, _ in rows])
+    nbytes = np.array([b for *_, b in rows])
+    assert np.all(np.diff(nodes) / np.diff([2, 4, 8]) == 11)
+    assert np.all(np.diff(nbytes) / np.diff([2, 4, 8]) == 4 * (N * H + N * V + N * D) + 8 * N + 4)
+    assert all(c["AccumulateGrad"] == 6 for _, c, _ in rows)
+
+
+def test_summed_loss_starts_at_T_ln_V_and_its_gradient_is_T_times_the_mean():
+    V, norms = 27, {"sum": [], "token_mean": []}
+    for T in (4, 64):
+        rng = np.random.default_rng(T)
+        x, y = rng.integers(0, V, (8, T)), rng.integers(0, V, (8, T))
+        model = unrolling.MaskedCharRNN(V=V, H=32, seed=0, out_scale=0.1)
+        loss, g_sum = model.loss(x, y, reduction="sum")
+        _, g_mean = model.loss(x, y, reduction="token_mean")
+        assert abs(loss / (T * np.log(V)) - 1) < 0.01
+        assert all(np.allclose(g_sum[k], T * g_mean[k], rtol=1e-10, atol=1e-14) for k in g_sum)
+        for name, g in (("sum", g_sum), ("token_mean", g_mean)):
+            norms[name].append(np.sqrt(sum(np.sum(v**2) for v in g.values())))
+    assert norms["sum"][1] > 2 * norms["sum"][0]
+    assert norms["token_mean"][1] < 0.5 * norms["token_mean"][0]
+
+
+def test_per_sequence_mean_weighs_a_short_sequences_tokens_more():
+    mask = unrolling.length_mask([2, 10], 10)
+    seq = unrolling.token_weights(mask, "sequence_mean")
+    assert seq[0, 0] == 5 * seq[1, 0]
+    for reduction in ("sum", "token_mean"):
+        w = unrolling.token_weights(mask, reduction)
+        assert w[0, 0] == w[1, 0]
+
+
+def test_padded_masked_batch_equals_names_alone_and_the_two_padding_bugs():
+    vocab = names_vocab()
+    x, y = (a.numpy() for a in encode_names(["ann", "christopher", "zoe", "li"], vocab))
+    model = unrolling.MaskedCharRNN(V=len(vocab), H=32, E=16, seed=0)
+    loss, grads = model.loss(x, y)
+    lengths = (y != unrolling.IGNORE_INDEX).sum(axis=1)
+    alone = [model.loss(x[n:n + 1, :L], y[n:n + 1, :L]) for n, L in enumerate(lengths)]
+    assert abs(loss - np.mean([a[0] for a in alone])) < 1e-12
+    assert all(np.abs(grads[k] - np.mean([a[1][k] for a in alone], axis=0)).max() < 1e-12
+               for k in grads)
+    # running over the right padding leaves the loss right but the final state wrong
+    assert abs(model.loss(x, y, use_lengths=False)[0] - loss) < 1e-12
+    err = np.linalg.norm(model.final_states(x, y) - model.final_states(x, y, False), axis=1)
+    assert err[1] == 0 and np.all(err[[0, 2, 3]] > 0.1)
+    # counting the padding changes the loss
+    counted = np.where(y == unrolling.IGNORE_INDEX, 0, y)
+    assert abs(model.loss(x, counted, mask=np.ones(y.shape, bool), use_lengths=False)[0]
+               - loss) > 1.0
+
+
+class _CountsPadding(unrolling.MaskedCharRNN):
+    def loss(self, x, y, **kwargs):
+        y = np.where(y == unrolling.IGNORE_INDEX, 0, y)
+        return super().loss(x, y, mask=np.ones(y.shape, dtype=bool), use_lengths=False)
+
+
+def test_names_training_masked_loss_and_the_counted_padding_illusion():
+    vocab = names_vocab()
+    train, val = names_split(seed=0)
+    x_tr, y_tr = (a.numpy() for a in encode_names(train, vocab))
+    x_val, y_val = (a.numpy() for a in encode_names(val, vocab))
+    right = unrolling.MaskedCharRNN(V=len(vocab), H=32, E=16, seed=0)
+    bug = _CountsPadding(V=len(vocab), H=32, E=16, seed=0)
+    with threadpool_limits(1):
+        for m in (right, bug):
+            toy.fit(m, x_tr, y_tr, steps=800, batch_size=32, lr=0.01, seed=0)
+    real = y_val != unrolling.IGNORE_INDEX
+    per_char = {id(m): m.step_losses(x_val, y_val).sum() / real.sum() for m in (right, bug)}
+    assert per_char[id(right)] < 2.3 < np.log(27)
+    assert abs(per_char[id(bug)] - per_char[id(right)]) < 0.1
+    assert bug.loss(x_val, y_val)[0] / x_val.shape[1] < 0.7 * per_char[id(bug)]
+    by_position = right.step_losses(x_val, y_val).sum(axis=0) / real.sum(axis=0)
+    assert by_position[0] > by_position[1:].mean()
