@@ -112,3 +112,11 @@ def test_cell_errors(name):
         cell(torch.zeros(N, D), hx)
     with pytest.raises(TypeError, match="input must have dtype"):
         cell(torch.zeros(N, D, dtype=torch.float64))
+
+
+def test_unsorted_lengths_with_enforce_sorted(model):
+    x = torch.zeros(T, N, D)
+    with pytest.raises(ValueError, match=r"lengths must be sorted in decreasing order .*\[3, 5\]"):
+        model(x, lengths=torch.tensor([3, 5]), enforce_sorted=True)
+    out, _ = model(x, lengths=torch.tensor([5, 3]), enforce_sorted=True)  # sorted: accepted
+    assert out.shape == (T, N, H)

@@ -240,3 +240,18 @@ def test_impl_switch_and_drop_in_helpers():
         lstm.impl = "cudnn"
     with pytest.raises(ValueError, match="impl"):
         mt.GRU(D, H, impl="fast")
+
+
+def test_positional_arguments_follow_torch_nn():
+    """Positional order as torch.nn's: (D, H, num_layers, [nonlinearity,] bias, batch_first,
+    dropout, bidirectional)."""
+    for ours, ref in [
+        (mt.LSTM(D, H, 2, False, True, 0.25, True),
+         torch.nn.LSTM(D, H, 2, False, True, 0.25, True)),
+        (mt.GRU(D, H, 2, False, True, 0.25, True), torch.nn.GRU(D, H, 2, False, True, 0.25, True)),
+        (mt.RNN(D, H, 2, "relu", False, True, 0.25, True),
+         torch.nn.RNN(D, H, 2, "relu", False, True, 0.25, True)),
+    ]:
+        for attr in ("num_layers", "bias", "batch_first", "dropout", "bidirectional"):
+            assert getattr(ours, attr) == getattr(ref, attr), attr
+        assert list(ours.state_dict()) == list(ref.state_dict())

@@ -82,3 +82,50 @@ def test_reverse_padded_reverses_within_each_length():
 
 def test_batch_sizes_counts_running_sequences():
     assert batch_sizes_of(torch.tensor([5, 3, 3, 1]), 5) == [4, 3, 3, 1, 1]
+
+
+@pytest.mark.parametrize("mode", ["RNN", "LSTM", "GRU"])
+def test_sorted_packed_sequence_matches_torch_nn(mode):
+    """A PackedSequence made with enforce_sorted=True has no sorted_indices: handled too."""
+    from torch.nn.utils.rnn import pack_padded_sequence
+
+    ours = make(mode, "fused")
+    ref = getattr(torch.nn, mode)(D, H, num_layers=2, bidirectional=True, batch_first=True,
+                                  dtype=DTYPE)
+    ref.load_state_dict(ours.state_dict())
+    lengths = LENGTHS.sort(descending=True).values
+    x = torch.randn(len(lengths), T, D, dtype=DTYPE)
+    packed = pack_padded_sequence(x, lengths, batch_first=True)
+    assert packed.sorted_indices is None
+    (a, sa), (b, sb) = ours(packed), ref(packed)
+    assert torch.allclose(a.data, b.data, atol=1e-12, rtol=0)
+    for u, v in zip(finals(sa), finals(sb)):
+        assert torch.allclose(u, v, atol=1e-12, rtol=0)
+
+
+@pytest.mark.parametrize("ragged", [False, True])
+def test_fused_functions_pass_gradcheck(ragged):
+    """Numeric gradients of each fused Function, on a small well-conditioned case."""
+    from minirnn.torch.fused import GRUFunction, LSTMFunction, RNNFunction
+
+    g = torch.Generator().manual_seed(0)
+    steps, batch, d, h = 4, 3, 2, 3
+
+    def rand(*shape):
+        return (0.5 * torch.randn(*shape, generator=g, dtype=DTYPE)).requires_grad_()
+
+    batch_sizes = [3, 3, 2, 1] if ragged else None
+    last = torch.tensor([3, 2, 1]) if ragged else None
+    x, h0, c0 = rand(steps, batch, d), rand(batch, h), rand(batch, h)
+    cases = [
+        (LSTMFunction, [x, h0, c0, rand(4 * h, d), rand(4 * h, h), rand(4 * h), rand(4 * h)],
+         [batch_sizes, last]),
+        (GRUFunction, [x, h0, rand(3 * h, d), rand(3 * h, h), rand(3 * h), rand(3 * h)],
+         [batch_sizes, last]),
+        (RNNFunction, [x, h0, rand(h, d), rand(h, h), rand(h), rand(h)],
+         [batch_sizes, last, False]),
+        (RNNFunction, [x, h0, rand(h, d), rand(h, h), rand(h), rand(h)],
+         [batch_sizes, last, True]),
+    ]
+    for fn, tensors, rest in cases:
+        assert torch.autograd.gradcheck(lambda *t, fn=fn, rest=rest: fn.apply(*t, *rest), tensors)

@@ -8,9 +8,9 @@ K = 2 if bidirectional else 1.
 - input: (T, N, D), or (N, T, D) with ``batch_first=True``, or (T, D) without a batch, or a
   ``PackedSequence`` (then the output is one too);
 - hx: (L*K, N, H) for RNN/GRU, a pair of those (h_0, c_0) for the LSTM; zeros when None;
-- lengths (keyword, padded input only): (N,) integers in [1, T]; steps past a sequence's end
-  neither change its state nor receive gradient, its output there is zero, the reverse
-  direction starts at its own last step, and h_n holds its state at its own last step.
+- lengths (keyword, padded input only): (N,) integers in [1, T], in any order; steps past a
+  sequence's end neither change its state nor receive gradient, its output there is zero, the
+  reverse direction starts at its own last step, and h_n holds its state at its own last step.
 
 Returns (output (T, N, K*H) or (N, T, K*H), h_n (L*K, N, H)); the LSTM returns
 (output, (h_n, c_n)).
@@ -197,7 +197,7 @@ class RNNBase(nn.Module):
     # forward: turn every kind of input into one time-major, length-sorted batch, run the
     # layers, and turn the results back into the caller's layout.
 
-    def _forward(self, input, states: list[Tensor | None], lengths):
+    def _forward(self, input, states: list[Tensor | None], lengths, enforce_sorted: bool):
         """Shared forward. states: [h_0] or [h_0, c_0], entries None for zeros.
 
         Returns (output in the caller's layout, list of final states (L*K, N, H) or (L*K, H)).
@@ -230,6 +230,11 @@ class RNNBase(nn.Module):
             sorted_lengths = None
             if lengths is not None:
                 lengths = check_lengths(lengths, x.shape[1], x.shape[0])
+                if enforce_sorted and bool((lengths[1:] > lengths[:-1]).any()):
+                    raise ValueError(
+                        "lengths must be sorted in decreasing order when enforce_sorted=True, "
+                        f"got {lengths.tolist()}"
+                    )
                 if bool((lengths == x.shape[0]).all()):  # nothing padded: the plain path
                     lengths = None
             if lengths is not None:
@@ -332,9 +337,18 @@ class RNNBase(nn.Module):
 
 
 class RNN(RNNBase):
-    """Elman RNN, drop-in for ``torch.nn.RNN``: h_t = act(x_t W_ih^T + b_ih + h W_hh^T + b_hh).
+    """Elman RNN, drop-in for ``torch.nn.RNN``.
 
-    forward(input, hx=None, *, lengths=None) -> (output, h_n); shapes in the module docstring.
+    h_t = act(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh), act = tanh or relu.
+
+    Arguments as torch.nn's: input_size D, hidden_size H, num_layers L, bias, batch_first,
+    dropout (between layers, training only), bidirectional; plus impl: "fused" (default) or
+    "steps" (the readable loop), also settable later as ``module.impl``.
+
+    forward(input, hx=None, *, lengths=None, enforce_sorted=False), shapes in the module
+    docstring. enforce_sorted=True asks for lengths already in decreasing order (ValueError
+    otherwise), as ``pack_padded_sequence`` does; by default any order is accepted.
+    Returns (output, h_n).
     """
 
     def __init__(
@@ -367,45 +381,93 @@ class RNN(RNNBase):
 
     def forward(
         self, input: Tensor | PackedSequence, hx: Tensor | None = None, *,
-        lengths: Tensor | None = None,
+        lengths: Tensor | None = None, enforce_sorted: bool = False,
     ) -> tuple[Tensor | PackedSequence, Tensor]:
-        output, (h_n,) = self._forward(input, [hx], lengths)
+        output, (h_n,) = self._forward(input, [hx], lengths, enforce_sorted)
         return output, h_n
 
 
 class GRU(RNNBase):
-    """GRU, drop-in for ``torch.nn.GRU`` (gate order r, z, n; reset gate after the matrix).
+    """GRU, drop-in for ``torch.nn.GRU``: gate order r, z, n.
 
-    forward(input, hx=None, *, lengths=None) -> (output, h_n); shapes in the module docstring.
+    The reset gate multiplies (h W_hn^T + b_hn), after the matrix (Cho et al. 2014 put it
+    before); h_t = (1 - z) * n + z * h_{t-1}.
+
+    Arguments as torch.nn's: input_size D, hidden_size H, num_layers L, bias, batch_first,
+    dropout (between layers, training only), bidirectional; plus impl: "fused" (default) or
+    "steps" (the readable loop), also settable later as ``module.impl``.
+
+    forward(input, hx=None, *, lengths=None, enforce_sorted=False), shapes in the module
+    docstring. enforce_sorted=True asks for lengths already in decreasing order (ValueError
+    otherwise), as ``pack_padded_sequence`` does; by default any order is accepted.
+    Returns (output, h_n).
     """
 
-    def __init__(self, input_size: int, hidden_size: int, *args, **kwargs) -> None:
-        super().__init__("GRU", input_size, hidden_size, *args, **kwargs)
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        *,
+        impl: str = "fused",
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        super().__init__(
+            "GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout,
+            bidirectional, impl=impl, device=device, dtype=dtype,
+        )
 
     def forward(
         self, input: Tensor | PackedSequence, hx: Tensor | None = None, *,
-        lengths: Tensor | None = None,
+        lengths: Tensor | None = None, enforce_sorted: bool = False,
     ) -> tuple[Tensor | PackedSequence, Tensor]:
-        output, (h_n,) = self._forward(input, [hx], lengths)
+        output, (h_n,) = self._forward(input, [hx], lengths, enforce_sorted)
         return output, h_n
 
 
 class LSTM(RNNBase):
-    """LSTM, drop-in for ``torch.nn.LSTM`` (gate order i, f, g, o; no projection).
+    """LSTM, drop-in for ``torch.nn.LSTM``: gate order i, f, g, o; no projection.
 
-    forward(input, hx=(h_0, c_0) or None, *, lengths=None) -> (output, (h_n, c_n)); shapes in
-    the module docstring.
+    Arguments as torch.nn's: input_size D, hidden_size H, num_layers L, bias, batch_first,
+    dropout (between layers, training only), bidirectional; plus impl: "fused" (default) or
+    "steps" (the readable loop), also settable later as ``module.impl``.
+
+    forward(input, hx=None, *, lengths=None, enforce_sorted=False), shapes in the module
+    docstring. enforce_sorted=True asks for lengths already in decreasing order (ValueError
+    otherwise), as ``pack_padded_sequence`` does; by default any order is accepted.
+    hx is a pair (h_0, c_0) or None. Returns (output, (h_n, c_n)).
     """
 
-    def __init__(self, input_size: int, hidden_size: int, *args, proj_size: int = 0,
-                 **kwargs) -> None:
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        proj_size: int = 0,
+        *,
+        impl: str = "fused",
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
         if proj_size != 0:
             raise NotImplementedError(f"proj_size must be 0 (no projection), got {proj_size}")
-        super().__init__("LSTM", input_size, hidden_size, *args, **kwargs)
+        super().__init__(
+            "LSTM", input_size, hidden_size, num_layers, bias, batch_first, dropout,
+            bidirectional, impl=impl, device=device, dtype=dtype,
+        )
 
     def forward(
         self, input: Tensor | PackedSequence, hx: tuple[Tensor, Tensor] | None = None, *,
-        lengths: Tensor | None = None,
+        lengths: Tensor | None = None, enforce_sorted: bool = False,
     ) -> tuple[Tensor | PackedSequence, tuple[Tensor, Tensor]]:
         if hx is None:
             states = [None, None]
@@ -415,5 +477,5 @@ class LSTM(RNNBase):
                 raise TypeError("hx must be None or a pair of tensors (h_0, c_0)")
         else:
             raise TypeError(f"hx must be None or a pair (h_0, c_0), got {type(hx).__name__}")
-        output, (h_n, c_n) = self._forward(input, states, lengths)
+        output, (h_n, c_n) = self._forward(input, states, lengths, enforce_sorted)
         return output, (h_n, c_n)
