@@ -202,94 +202,21 @@ class RNNBase(nn.Module):
 
         Returns (output in the caller's layout, list of final states (L*K, N, H) or (L*K, H)).
         """
-        num_directions = 2 if self.bidirectional else 1
-        packed = isinstance(input, PackedSequence)
-        unbatched = False
-        mask = order = None  # mask (T, N): steps inside each sequence; order: sorted -> caller
-        if packed:
-            if lengths is not None:
-                raise ValueError("lengths must be None when input is a PackedSequence")
-            self._check_features(input.data, input.data.dim() == 2, "input.data")
-            x, sorted_lengths, mask = packed_to_padded(input)
-            order = input.sorted_indices
-            if bool((sorted_lengths == x.shape[0]).all()):
-                sorted_lengths = None
-        else:
-            check_tensor("input", input)
-            if input.dim() not in (2, 3):
-                raise ValueError(
-                    "input must be 3-D (T, N, D) (or (N, T, D) with batch_first) or 2-D (T, D) "
-                    f"without a batch, D={self.input_size}; got shape {tuple(input.shape)}"
-                )
-            self._check_features(input, True, "input")
-            unbatched = input.dim() == 2
-            if unbatched:
-                x = input.unsqueeze(1)
-            else:
-                x = input.transpose(0, 1) if self.batch_first else input
-            sorted_lengths = None
-            if lengths is not None:
-                lengths = check_lengths(lengths, x.shape[1], x.shape[0])
-                if enforce_sorted and bool((lengths[1:] > lengths[:-1]).any()):
-                    raise ValueError(
-                        "lengths must be sorted in decreasing order when enforce_sorted=True, "
-                        f"got {lengths.tolist()}"
-                    )
-                if bool((lengths == x.shape[0]).all()):  # nothing padded: the plain path
-                    lengths = None
-            if lengths is not None:
-                sorted_lengths, order = torch.sort(lengths, descending=True, stable=True)
-                order = order.to(x.device)
-                x = x.index_select(1, order)
-                mask = step_mask(sorted_lengths, x.shape[0], x.device)
-                x = x.masked_fill(~mask.unsqueeze(2), 0.0)  # padding: no gradient, no NaN leaks
-        steps, batch = x.shape[0], x.shape[1]
-
-        # initial states: (L*K, N, H), in the sorted order
-        shape = (self.num_layers * num_directions, batch, self.hidden_size)
-        names = ["hx"] if len(states) == 1 else ["hx[0] (h_0)", "hx[1] (c_0)"]
-        init = []
-        for name, s in zip(names, states):
-            if s is None:
-                init.append(x.new_zeros(shape))
-                continue
-            check_tensor(name, s)
-            expected = (shape[0], shape[2]) if unbatched else shape
-            check_shape(name, s, expected)
-            check_dtype(name, s, x.dtype)
-            s = s.unsqueeze(1) if unbatched else s
-            init.append(s.index_select(1, order) if order is not None else s)
-
-        last_step = None if sorted_lengths is None else (sorted_lengths - 1).to(x.device)
-        batch_sizes = None if sorted_lengths is None else batch_sizes_of(sorted_lengths, steps)
-        finals = [[] for _ in states]
-        layer_input = x
-        for layer in range(self.num_layers):
-            outs = []
-            for direction in range(num_directions):
-                k = layer * num_directions + direction
-                out, final = self._run_direction(
-                    layer_input, [s[k] for s in init], k, direction == 1,
-                    sorted_lengths, batch_sizes, last_step,
-                )
-                outs.append(out)
-                for store, s in zip(finals, final):
-                    store.append(s)
-            layer_input = outs[0] if num_directions == 1 else torch.cat(outs, dim=2)
-            if self.dropout > 0 and self.training and layer < self.num_layers - 1:
-                layer_input = F.dropout(layer_input, self.dropout, training=True)
-        output = layer_input
-        finals = [torch.stack(store) for store in finals]
+        x, sorted_lengths, mask, order, unbatched = self._sorted_batch(
+            input, lengths, enforce_sorted
+        )
+        init = self._initial_states(states, x, order, unbatched)
+        output, finals = self._run_layers(x, init, sorted_lengths)
 
         # back to the caller's order and layout
-        if packed:
+        if isinstance(input, PackedSequence):
             output = padded_to_packed(output, mask, input)
             if input.unsorted_indices is not None:
                 finals = [s.index_select(1, input.unsorted_indices) for s in finals]
             return output, finals
         if order is not None:
             back = torch.empty_like(order)
-            back[order] = torch.arange(batch, device=order.device)
+            back[order] = torch.arange(len(order), device=order.device)
             output = output.index_select(1, back)
             finals = [s.index_select(1, back) for s in finals]
         if unbatched:
@@ -298,15 +225,97 @@ class RNNBase(nn.Module):
             output = output.transpose(0, 1)
         return output, finals
 
-    def _check_features(self, x: Tensor, ok_rank: bool, name: str) -> None:
-        if ok_rank and x.shape[-1] != self.input_size:
+    def _sorted_batch(self, input, lengths, enforce_sorted: bool):
+        """Any accepted input -> (x (T, N, D) time-major with columns sorted by length,
+        sorted lengths (N,) or None when nothing is padded, step mask (T, N) or None,
+        order (N,) taking sorted columns to the caller's or None, unbatched)."""
+        if isinstance(input, PackedSequence):
+            if lengths is not None:
+                raise ValueError("lengths must be None when input is a PackedSequence")
+            self._check_features(input.data, "input.data")
+            x, sorted_lengths, mask = packed_to_padded(input)
+            if bool((sorted_lengths == x.shape[0]).all()):
+                sorted_lengths = None
+            return x, sorted_lengths, mask, input.sorted_indices, False
+
+        check_tensor("input", input)
+        if input.dim() not in (2, 3):
+            raise ValueError(
+                "input must be 3-D (T, N, D) (or (N, T, D) with batch_first) or 2-D (T, D) "
+                f"without a batch, D={self.input_size}; got shape {tuple(input.shape)}"
+            )
+        self._check_features(input, "input")
+        unbatched = input.dim() == 2
+        if unbatched:
+            x = input.unsqueeze(1)
+        else:
+            x = input.transpose(0, 1) if self.batch_first else input
+        if lengths is None:
+            return x, None, None, None, unbatched
+        lengths = check_lengths(lengths, x.shape[1], x.shape[0])
+        if enforce_sorted and bool((lengths[1:] > lengths[:-1]).any()):
+            raise ValueError(
+                "lengths must be sorted in decreasing order when enforce_sorted=True, "
+                f"got {lengths.tolist()}"
+            )
+        if bool((lengths == x.shape[0]).all()):  # nothing padded: the plain path
+            return x, None, None, None, unbatched
+        sorted_lengths, order = torch.sort(lengths, descending=True, stable=True)
+        order = order.to(x.device)
+        x = x.index_select(1, order)
+        mask = step_mask(sorted_lengths, x.shape[0], x.device)
+        x = x.masked_fill(~mask.unsqueeze(2), 0.0)  # padding: no gradient, no NaN leaks
+        return x, sorted_lengths, mask, order, unbatched
+
+    def _initial_states(self, states, x: Tensor, order, unbatched: bool) -> list[Tensor]:
+        """Check the given states and return each as (L*K, N, H) in the sorted order."""
+        num_directions = 2 if self.bidirectional else 1
+        shape = (self.num_layers * num_directions, x.shape[1], self.hidden_size)
+        names = ["hx"] if len(states) == 1 else ["hx[0] (h_0)", "hx[1] (c_0)"]
+        init = []
+        for name, s in zip(names, states):
+            if s is None:
+                init.append(x.new_zeros(shape))
+                continue
+            check_tensor(name, s)
+            check_shape(name, s, (shape[0], shape[2]) if unbatched else shape)
+            check_dtype(name, s, x.dtype)
+            s = s.unsqueeze(1) if unbatched else s
+            init.append(s.index_select(1, order) if order is not None else s)
+        return init
+
+    def _run_layers(self, x: Tensor, init: list[Tensor], sorted_lengths: Tensor | None):
+        """All layers and directions. x: (T, N, D) sorted; returns (output (T, N, K*H),
+        final states [(L*K, N, H)])."""
+        num_directions = 2 if self.bidirectional else 1
+        steps = x.shape[0]
+        last_step = None if sorted_lengths is None else (sorted_lengths - 1).to(x.device)
+        batch_sizes = None if sorted_lengths is None else batch_sizes_of(sorted_lengths, steps)
+        finals = [[] for _ in init]
+        for layer in range(self.num_layers):
+            outs = []
+            for direction in range(num_directions):
+                k = layer * num_directions + direction
+                out, final = self._run_direction(
+                    x, [s[k] for s in init], k, direction == 1,
+                    sorted_lengths, batch_sizes, last_step,
+                )
+                outs.append(out)
+                for store, s in zip(finals, final):
+                    store.append(s)
+            x = outs[0] if num_directions == 1 else torch.cat(outs, dim=2)
+            if self.dropout > 0 and self.training and layer < self.num_layers - 1:
+                x = F.dropout(x, self.dropout, training=True)  # as torch.nn: not after the last
+        return x, [torch.stack(store) for store in finals]
+
+    def _check_features(self, x: Tensor, name: str) -> None:
+        if x.shape[-1] != self.input_size:
             expected = (*x.shape[:-1], self.input_size)
             raise ValueError(
                 f"{name} must have shape {expected} (input_size={self.input_size}), "
                 f"got {tuple(x.shape)}"
             )
-        if not x.is_floating_point() or x.dtype != self.weight_ih_l0.dtype:
-            check_dtype(name, x, self.weight_ih_l0.dtype)
+        check_dtype(name, x, self.weight_ih_l0.dtype)
 
     def _run_direction(self, x, init, k, reverse, lengths, batch_sizes, last_step):
         """One layer, one direction. x: (T, N, D_layer) time-major, sorted by length.
