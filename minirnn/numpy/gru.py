@@ -23,7 +23,7 @@ import numpy as np
 
 from minirnn.numpy import checks
 from minirnn.numpy.activations import sigmoid
-from minirnn.numpy.sequence import batch_major, step_mask, time_major
+from minirnn.numpy.sequence import batch_major, step_mask, time_major, time_major_with_ones
 
 
 def _check_weights(s: checks.Shapes, Wx: Any, Wh: Any, bx: Any, bh: Any) -> None:
@@ -153,31 +153,33 @@ def gru_forward(
     column_scale = np.repeat(np.array([0.5, 0.5, 1.0], dtype=dtype), H)  # (3H,)
     Wh_scaled = Wh * column_scale
     # The hidden bias of r and z simply adds to the input bias; only n's must stay apart.
-    b_in = (bx + np.concatenate([bh[: 2 * H], np.zeros(H, dtype)])) * column_scale
+    b_in = bx + np.concatenate([bh[: 2 * H], np.zeros(H, dtype)])
     bh_n = bh[2 * H :]
 
-    # xg[t]: step t's input contributions; becomes (in place) the gate values r, z, n.
-    x_tm = time_major(x)  # (T, N, D)
-    xg = np.empty((T, N, 3 * H), dtype=dtype)
-    np.matmul(x_tm.reshape(T * N, D), Wx * column_scale, out=xg.reshape(T * N, 3 * H))
-    xg += b_in
-    hg = np.empty((T, N, 3 * H), dtype=dtype)  # hg[t]: prev_h @ Wh (+ bh for n), kept
+    # gates[t]: step t's input contributions x_t Wx + b_in, all steps in one GEMM (with the
+    # bias trick); each step then turns its slice in place into the gate values r, z, n.
+    x1 = time_major_with_ones(x)  # (T, N, D + 1)
+    gates = np.empty((T, N, 3 * H), dtype=dtype)
+    Wx1 = np.concatenate([Wx, b_in[None]]) * column_scale  # (D + 1, 3H)
+    np.matmul(x1.reshape(T * N, D + 1), Wx1, out=gates.reshape(T * N, 3 * H))
+    ah_n = np.empty((T, N, H), dtype=dtype)  # prev_h @ Wh_n + bh_n, kept for the backward
 
     hs = np.empty((T + 1, N, H), dtype=dtype)  # hs[t + 1]: hidden state after step t
     hs[0] = h0
+    hg = np.empty((N, 3 * H), dtype=dtype)  # scratch: prev_h @ Wh for r, z, n
     scratch = np.empty((N, H), dtype=dtype)
     frozen = None if lengths is None else (np.arange(T)[:, None, None] >= lengths[:, None])
 
     for t in range(T):
-        np.matmul(hs[t], Wh_scaled, out=hg[t])
-        hg[t, :, 2 * H :] += bh_n
-        rz = xg[t, :, : 2 * H]  # r and z side by side
-        rz += hg[t, :, : 2 * H]
+        np.matmul(hs[t], Wh_scaled, out=hg)
+        rz = gates[t, :, : 2 * H]  # r and z side by side
+        rz += hg[:, : 2 * H]
         np.tanh(rz, out=rz)
         rz *= 0.5
         rz += 0.5
-        r, z, n = xg[t, :, :H], xg[t, :, H : 2 * H], xg[t, :, 2 * H :]
-        np.multiply(r, hg[t, :, 2 * H :], out=scratch)  # n = tanh(ax_n + r * ah_n)
+        r, z, n = gates[t, :, :H], gates[t, :, H : 2 * H], gates[t, :, 2 * H :]
+        np.add(hg[:, 2 * H :], bh_n, out=ah_n[t])
+        np.multiply(r, ah_n[t], out=scratch)  # n = tanh(ax_n + r * ah_n)
         n += scratch
         np.tanh(n, out=n)
         np.subtract(hs[t], n, out=scratch)  # next_h = n + z * (prev_h - n)
@@ -188,7 +190,7 @@ def gru_forward(
 
     mask = None if lengths is None else step_mask(lengths, T, dtype)  # (T, N, 1)
     h = batch_major(hs[1:] if mask is None else hs[1:] * mask)
-    cache = dict(x_tm=x_tm, hs=hs, gates=xg, ah_n=hg[:, :, 2 * H :], Wx=Wx, Wh=Wh, mask=mask)
+    cache = dict(x1=x1, hs=hs, gates=gates, ah_n=ah_n, Wx=Wx, Wh=Wh, mask=mask)
     return h, cache
 
 
@@ -204,10 +206,10 @@ def gru_backward(
     Returns (dx, dh0, dWx, dWh, dbx, dbh) with shapes
     (N, T, D), (N, H), (D, 3H), (H, 3H), (3H,), (3H,).
     """
-    x_tm, hs, gates, ah_n, Wx, Wh, mask = (
-        cache[k] for k in ("x_tm", "hs", "gates", "ah_n", "Wx", "Wh", "mask")
+    x1, hs, gates, ah_n, Wx, Wh, mask = (
+        cache[k] for k in ("x1", "hs", "gates", "ah_n", "Wx", "Wh", "mask")
     )
-    T, N, D = x_tm.shape
+    T, N, D1 = x1.shape
     H = hs.shape[2]
     s = checks.Shapes()
     s.array("h", hs[1:].swapaxes(0, 1), "N, T, H")
@@ -221,8 +223,8 @@ def gru_backward(
     # The gradient arriving at each output, time-major; padded steps get none.
     dout = time_major(dh) if mask is None else np.multiply(time_major(dh), mask)
     # dgates[t] holds step t's pre-activation gradients, laid out (N, 4, H) as
-    # [r, z, hidden part of n (ah_n), input part of n (ax_n)]: the first three are exactly
-    # what goes back through Wh, and [r, z, ax_n] what goes back through Wx.
+    # [input part of n (ax_n), r, z, hidden part of n (ah_n)]: so that [r, z, ah_n] (what
+    # goes back through Wh) and [ax_n, r, z] (through Wx) are both contiguous column blocks.
     dgates = np.empty((T, N, 4 * H), dtype=dtype)
     dgates4 = dgates.reshape(T, N, 4, H)
     dnext = np.zeros((N, H), dtype=dtype)  # from step t + 1 back to h_t
@@ -231,7 +233,7 @@ def gru_backward(
     for t in range(T - 1, -1, -1):
         gates3 = gates[t].reshape(N, 3, H)
         r, z, n = gates3[:, 0], gates3[:, 1], gates3[:, 2]
-        d_r, d_z, d_ahn, d_axn = (dgates4[t, :, k] for k in range(4))
+        d_axn, d_r, d_z, d_ahn = (dgates4[t, :, k] for k in range(4))
         dh_t = dout[t]
         dh_t += dnext  # total gradient on h_t: from its output and from step t + 1
         # slope of each gate's nonlinearity in one pass over (N, 3, H):
@@ -249,17 +251,20 @@ def gru_backward(
         scratch *= dh_t
         np.multiply(scratch, slopes[:, 1], out=d_z)
         # back to h_{t-1}: through the three hidden matmuls, and directly through z
-        np.matmul(dgates[t, :, : 3 * H], WhT, out=dnext)
+        np.matmul(dgates[t, :, H:], WhT, out=dnext)
         np.multiply(dh_t, z, out=scratch)
         dnext += scratch
     dh0 = dnext
 
-    # Weight gradients: one GEMM each over all steps.
-    dah = dgates.reshape(T * N, 4 * H)[:, : 3 * H]  # r, z, ah_n
-    dax = np.concatenate([dah[:, : 2 * H], dgates.reshape(T * N, 4 * H)[:, 3 * H :]], axis=1)
-    dWx = x_tm.reshape(T * N, D).T @ dax
+    # Weight gradients: one GEMM each over all steps. The input side comes out in the
+    # column order [n, r, z] of dgates and is put back into the order r, z, n.
+    dg = dgates.reshape(T * N, 4 * H)
+    dax, dah = dg[:, : 3 * H], dg[:, H:]
+    dWx1 = x1.reshape(T * N, D1).T @ dax  # (D + 1, 3H): last row is the bias gradient
+    dWx1 = np.concatenate([dWx1[:, H:], dWx1[:, :H]], axis=1)
+    dWx, dbx = dWx1[:-1], dWx1[-1]
     dWh = hs[:-1].reshape(T * N, H).T @ dah
-    dbx = dax.sum(axis=0)
-    dbh = dah.sum(axis=0)
-    dx = batch_major((dax @ np.ascontiguousarray(Wx.T)).reshape(T, N, D))
+    dbh = np.concatenate([dbx[: 2 * H], dg[:, 3 * H :].sum(axis=0)])
+    WxT_nrz = np.ascontiguousarray(np.concatenate([Wx[:, 2 * H :], Wx[:, : 2 * H]], axis=1).T)
+    dx = batch_major((dax @ WxT_nrz).reshape(T, N, D1 - 1))
     return dx, dh0, dWx, dWh, dbx, dbh

@@ -26,6 +26,19 @@ def batch_major(x: np.ndarray) -> np.ndarray:
     return np.array(x.swapaxes(0, 1), order="C")
 
 
+def time_major_with_ones(x: np.ndarray) -> np.ndarray:
+    """(N, T, D) -> a contiguous (T, N, D + 1) copy whose last feature is the constant 1.
+
+    The bias trick: [x, 1] @ [[W], [b]] = x @ W + b, so the input GEMM adds the bias for free
+    and, in the backward pass, [x, 1].T @ dout gives dW and db (its last row) in one GEMM.
+    """
+    N, T, D = x.shape
+    out = np.empty((T, N, D + 1), dtype=x.dtype)
+    out[:, :, :D] = x.swapaxes(0, 1)
+    out[:, :, D] = 1
+    return out
+
+
 def step_mask(lengths: np.ndarray, T: int, dtype: np.dtype) -> np.ndarray:
     """(T, N, 1) array, 1 where step t < lengths[n] (a real step), 0 on padding."""
     return (np.arange(T)[:, None] < lengths[None, :]).astype(dtype)[:, :, None]
