@@ -1,0 +1,222 @@
+"""Chapter 5's measurements: the lecture's 'hello' example as a tiny NumPy RNN, the floor a
+model without memory cannot go below, count-based baselines in bits per character, and two
+measures of generated text.
+
+- `hello_example`, `HelloRNN`, `train_hello`: the four-step example, worked exactly.
+- `memoryless_floor_nats`: the lowest total loss of any model that sees only the current input.
+- `unigram_bits`, `bigram_bits`: baselines a language model must beat.
+- `entropy_bits`, `distinct_ngram_fraction`, `tail_period`: what temperature and decoding do.
+
+Ids are integer arrays; V is the vocabulary size; losses are natural-log (nats) unless the
+name says bits.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from minirnn.numpy import (
+    Adam,
+    rnn_backward,
+    rnn_forward,
+    temporal_affine_backward,
+    temporal_affine_forward,
+    temporal_softmax_loss,
+)
+
+
+def hello_example() -> tuple[str, np.ndarray, np.ndarray]:
+    """The lecture's training example: the vocabulary "helo", inputs h e l l, targets e l l o.
+
+    Returns (chars, x, y): the vocabulary as a string and x, y of shape (4,) int64.
+    """
+    chars = "helo"
+    word = [chars.index(c) for c in "hello"]
+    return chars, np.array(word[:-1]), np.array(word[1:])
+
+
+def _check_ids(name: str, ids: np.ndarray, V: int | None = None) -> np.ndarray:
+    ids = np.asarray(ids)
+    if ids.ndim != 1 or not np.issubdtype(ids.dtype, np.integer):
+        raise ValueError(f"{name}: expected a 1-D integer array, got {ids.dtype} {ids.shape}")
+    if V is not None and ids.size and (ids.min() < 0 or ids.max() >= V):
+        raise IndexError(f"{name}: expected ids in [0, {V}), got [{ids.min()}, {ids.max()}]")
+    return ids
+
+
+def memoryless_floor_nats(x: np.ndarray, y: np.ndarray) -> float:
+    """Lowest total loss (nats, summed over steps) of any model whose prediction at step t
+    depends on x[t] only. The best such model predicts, after input a, the frequencies of the
+    targets that follow a, so the floor is sum_t -ln(count(x_t, y_t) / count(x_t)).
+
+    x, y: (T,) input and target ids.
+    """
+    x, y = _check_ids("x", x), _check_ids("y", y)
+    if x.shape != y.shape:
+        raise ValueError(f"y: expected shape {x.shape} to match x, got {y.shape}")
+    pairs = {}
+    for a, b in zip(x.tolist(), y.tolist()):
+        pairs[(a, b)] = pairs.get((a, b), 0) + 1
+    inputs = {a: int((x == a).sum()) for a in set(x.tolist())}
+    return float(-sum(np.log(pairs[(a, b)] / inputs[a]) for a, b in zip(x.tolist(), y.tolist())))
+
+
+# --------------------------------------------------------------------------- the tiny RNN
+
+
+class HelloRNN:
+    """A vanilla RNN over one-hot inputs, as the lecture draws it:
+    h_t = tanh(x_t Wx + h_{t-1} Wh + b), s_t = h_t Wy + by (row vectors, h_0 = 0).
+
+    params: Wx (V, H), Wh (H, H), b (H,), Wy (H, V), by (V,), float64.
+    memory=False keeps Wh at zero for ever: the same model without memory.
+    """
+
+    def __init__(self, V: int = 4, H: int = 3, memory: bool = True, seed: int = 0,
+                 scale: float = 0.5) -> None:
+        rng = np.random.default_rng(seed)
+        self.V, self.H, self.memory = V, H, memory
+        self.params = {
+            "Wx": rng.normal(size=(V, H)) * scale,
+            "Wh": rng.normal(size=(H, H)) * scale * memory,
+            "b": np.zeros(H),
+            "Wy": rng.normal(size=(H, V)) * scale,
+            "by": np.zeros(V),
+        }
+
+    def forward(self, x: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
+        """Every intermediate of one sequence: x, y (T,) ids -> a dict with one_hot (T, V),
+        h (T, H), scores (T, V), probs (T, V), step_loss (T,) in nats, loss (the sum)."""
+        x, y = _check_ids("x", x, self.V), _check_ids("y", y, self.V)
+        p = self.params
+        one_hot = np.eye(self.V)[x]
+        h, _ = rnn_forward(one_hot[None], np.zeros((1, self.H)), p["Wx"], p["Wh"], p["b"])
+        scores, _ = temporal_affine_forward(h, p["Wy"], p["by"])
+        shifted = scores[0] - scores[0].max(axis=1, keepdims=True)
+        probs = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
+        step_loss = -np.log(probs[np.arange(len(y)), y])
+        return {"one_hot": one_hot, "h": h[0], "scores": scores[0], "probs": probs,
+                "step_loss": step_loss, "loss": float(step_loss.sum())}
+
+    def loss(self, x: np.ndarray, y: np.ndarray) -> tuple[float, dict[str, np.ndarray]]:
+        """Total loss over the T steps (nats) and gradients with the keys of params."""
+        p = self.params
+        one_hot = np.eye(self.V)[_check_ids("x", x, self.V)][None]
+        h, rnn_cache = rnn_forward(one_hot, np.zeros((1, self.H)), p["Wx"], p["Wh"], p["b"])
+        scores, out_cache = temporal_affine_forward(h, p["Wy"], p["by"])
+        loss, dscores = temporal_softmax_loss(scores, _check_ids("y", y, self.V)[None])
+        grads = {}
+        dh, grads["Wy"], grads["by"] = temporal_affine_backward(dscores, out_cache)
+        _, _, grads["Wx"], grads["Wh"], grads["b"] = rnn_backward(dh, rnn_cache)
+        if not self.memory:
+            grads["Wh"][:] = 0.0
+        return loss, grads
+
+
+def train_hello(H: int = 3, steps: int = 300, lr: float = 0.05, memory: bool = True,
+                seed: int = 0) -> tuple[HelloRNN, list[float]]:
+    """Fit a HelloRNN to the 'hello' example with Adam; returns the model and the total loss
+    (nats over the 4 steps) before each step."""
+    _, x, y = hello_example()
+    model = HelloRNN(V=4, H=H, memory=memory, seed=seed)
+    opt = Adam(lr=lr)
+    losses = []
+    for _ in range(steps):
+        loss, grads = model.loss(x, y)
+        opt.step(model.params, grads)
+        losses.append(loss)
+    return model, losses
+
+
+# --------------------------------------------------------------------------- baselines
+
+
+def unigram_bits(train_ids: np.ndarray, eval_ids: np.ndarray, V: int,
+                 alpha: float = 0.5) -> float:
+    """Bits per character on eval_ids of character frequencies counted on train_ids (each count
+    plus alpha, so an unseen character does not cost infinitely many bits)."""
+    train_ids, eval_ids = _check_ids("train_ids", train_ids, V), _check_ids("eval_ids", eval_ids, V)
+    counts = np.bincount(train_ids, minlength=V) + alpha
+    return float(-np.log2(counts[eval_ids] / counts.sum()).mean())
+
+
+def bigram_bits(train_ids: np.ndarray, eval_ids: np.ndarray, V: int,
+                alpha: float = 0.5) -> float:
+    """Bits per character on eval_ids[1:] of next-character frequencies given the current
+    character, counted on train_ids (plus alpha per pair)."""
+    train_ids, eval_ids = _check_ids("train_ids", train_ids, V), _check_ids("eval_ids", eval_ids, V)
+    counts = np.full((V, V), alpha)
+    np.add.at(counts, (train_ids[:-1], train_ids[1:]), 1.0)
+    probs = counts / counts.sum(axis=1, keepdims=True)
+    return float(-np.log2(probs[eval_ids[:-1], eval_ids[1:]]).mean())
+
+
+# --------------------------------------------------------------------------- generation
+
+
+def entropy_bits(logits: np.ndarray, temperature: float = 1.0) -> float:
+    """Entropy in bits of softmax(logits / temperature) for logits (V,)."""
+    if temperature <= 0:
+        raise ValueError(f"temperature: expected a number > 0, got {temperature}")
+    z = np.asarray(logits, dtype=np.float64) / temperature
+    p = np.exp(z - z.max())
+    p /= p.sum()
+    nz = p[p > 0]
+    return float(-(nz * np.log2(nz)).sum())
+
+
+def softmax_t(logits: np.ndarray, temperature: float) -> np.ndarray:
+    """softmax(logits / temperature) of logits (..., V); temperature 0 puts all mass on the
+    largest logit."""
+    z = np.asarray(logits, dtype=np.float64)
+    if temperature < 0:
+        raise ValueError(f"temperature: expected a number >= 0, got {temperature}")
+    if temperature == 0:
+        return (z == z.max(axis=-1, keepdims=True)).astype(np.float64) / (
+            z == z.max(axis=-1, keepdims=True)).sum(axis=-1, keepdims=True)
+    z = z / temperature
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def distinct_ngram_fraction(ids: np.ndarray, n: int = 4) -> float:
+    """Distinct n-grams divided by all n-grams of ids (T,): 1 for text that never repeats a
+    stretch of n characters, small for text that loops."""
+    ids = _check_ids("ids", ids)
+    if not 1 <= n <= len(ids):
+        raise ValueError(f"n: expected 1 <= n <= {len(ids)}, got {n}")
+    grams = {tuple(ids[i:i + n].tolist()) for i in range(len(ids) - n + 1)}
+    return len(grams) / (len(ids) - n + 1)
+
+
+def tail_period(ids: np.ndarray, repeats: int = 3) -> int:
+    """The smallest p such that the last repeats * p ids are one block of p repeated, or 0 if
+    there is none: a positive value means the generator is stuck in a loop of length p."""
+    ids = _check_ids("ids", ids)
+    for p in range(1, len(ids) // repeats + 1):
+        tail = ids[len(ids) - repeats * p:]
+        if np.array_equal(tail[p:], tail[:-p]):
+            return p
+    return 0
+
+
+def token_ranks_and_bits(model, prime: torch.Tensor, ids: torch.Tensor
+                         ) -> tuple[np.ndarray, float]:
+    """Read prime (P,) then ids (L,) with a `CharLM`-like model (called as model(x) ->
+    (logits, state)); return the rank of each id among the model's predictions at its step
+    (0 = the most likely) and the model's mean loss on ids in bits per character."""
+    if prime.dim() != 1 or ids.dim() != 1 or len(prime) < 1:
+        raise ValueError(f"prime, ids: expected shapes (P,) with P >= 1 and (L,), got "
+                         f"{tuple(prime.shape)} and {tuple(ids.shape)}")
+    seq = torch.cat([prime, ids])
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        logits, _ = model(seq[None, :-1])
+    model.train(was_training)
+    logits = logits[0, len(prime) - 1:].double()  # the predictions of ids
+    chosen = logits.gather(1, ids[:, None])
+    ranks = (logits > chosen).sum(dim=1).numpy()
+    bits = float(-torch.log_softmax(logits, dim=1).gather(1, ids[:, None]).mean()) / np.log(2)
+    return ranks, bits

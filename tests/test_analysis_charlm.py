@@ -1,0 +1,98 @@
+"""Unit tests of minirnn.analysis.charlm, each against a hand-computed or independent result."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import minirnn.analysis.charlm as clm
+from minirnn.numpy import eval_numerical_gradient, rel_error
+
+
+def test_hello_example_is_the_lecture_layout():
+    chars, x, y = clm.hello_example()
+    assert chars == "helo"
+    assert "".join(chars[i] for i in x) == "hell" and "".join(chars[i] for i in y) == "ello"
+
+
+def test_memoryless_floor_by_hand():
+    _, x, y = clm.hello_example()
+    assert np.isclose(clm.memoryless_floor_nats(x, y), 2 * np.log(2))
+    # a deterministic successor for every input: floor 0
+    assert clm.memoryless_floor_nats(np.array([0, 1, 2]), np.array([1, 2, 0])) == 0.0
+    # after 0 comes 1, 1, 2: -2 ln(2/3) - ln(1/3)
+    expected = -2 * np.log(2 / 3) - np.log(1 / 3)
+    assert np.isclose(clm.memoryless_floor_nats(np.array([0, 0, 0]), np.array([1, 1, 2])),
+                      expected)
+    with pytest.raises(ValueError, match="y: expected shape"):
+        clm.memoryless_floor_nats(np.array([0, 1]), np.array([1]))
+
+
+def test_hello_rnn_forward_matches_its_loss_and_gradients_check():
+    _, x, y = clm.hello_example()
+    model = clm.HelloRNN(V=4, H=3, seed=1)
+    out = model.forward(x, y)
+    assert out["probs"].shape == (4, 4) and np.allclose(out["probs"].sum(axis=1), 1)
+    assert np.isclose(out["loss"], model.loss(x, y)[0])
+    _, grads = model.loss(x, y)
+    for name, p in model.params.items():
+        numeric = eval_numerical_gradient(lambda _: model.loss(x, y)[0], p)
+        assert rel_error(grads[name], numeric) < 1e-6, name
+
+
+def test_memoryless_hello_keeps_wh_at_zero():
+    model, losses = clm.train_hello(H=3, steps=50, memory=False, seed=0)
+    assert np.all(model.params["Wh"] == 0)
+    assert losses[-1] < losses[0]
+
+
+def test_baselines_against_hand_counts():
+    train = np.array([0, 1, 0, 1, 0, 2])
+    # unigram counts + 0.5: [3.5, 2.5, 1.5] / 7.5
+    assert np.isclose(clm.unigram_bits(train, np.array([0]), 3, alpha=0.5), -np.log2(3.5 / 7.5))
+    # bigram: after 0 come 1, 1, 2 -> (2.5 for 1) / (3 + 1.5)
+    assert np.isclose(clm.bigram_bits(train, np.array([0, 1]), 3, alpha=0.5),
+                      -np.log2(2.5 / 4.5))
+    with pytest.raises(IndexError, match=r"eval_ids: expected ids in \[0, 3\)"):
+        clm.unigram_bits(train, np.array([3]), 3)
+
+
+def test_entropy_and_softmax_t():
+    assert np.isclose(clm.entropy_bits(np.zeros(8)), 3.0)
+    logits = np.array([2.0, 1.0, 0.0])
+    assert clm.entropy_bits(logits, 0.5) < clm.entropy_bits(logits, 1.0) < clm.entropy_bits(
+        logits, 2.0)
+    assert np.array_equal(clm.softmax_t(logits, 0), [1.0, 0.0, 0.0])
+    assert np.allclose(clm.softmax_t(logits, 1.0), np.exp(logits) / np.exp(logits).sum())
+    with pytest.raises(ValueError, match="temperature"):
+        clm.entropy_bits(logits, 0.0)
+
+
+def test_distinct_ngrams_and_tail_period():
+    assert clm.distinct_ngram_fraction(np.array([1, 2, 3, 4, 5]), 2) == 1.0
+    assert clm.distinct_ngram_fraction(np.array([1, 1, 1, 1, 1]), 2) == 0.25
+    assert clm.tail_period(np.array([5, 4, 1, 2, 1, 2, 1, 2])) == 2
+    assert clm.tail_period(np.array([1, 2, 3, 4, 5, 6])) == 0
+    assert clm.tail_period(np.array([3, 7, 7, 7])) == 1
+    with pytest.raises(ValueError, match="n: expected"):
+        clm.distinct_ngram_fraction(np.array([1, 2]), 3)
+
+
+class _Bigram(torch.nn.Module):
+    """A fixed bigram table as a model(x) -> (logits, state)."""
+
+    def __init__(self, table: torch.Tensor) -> None:
+        super().__init__()
+        self.table = table
+
+    def forward(self, x, state=None):
+        return self.table[x], state
+
+
+def test_token_ranks_and_bits_on_a_known_table():
+    table = torch.log(torch.tensor([[0.1, 0.6, 0.3], [0.5, 0.25, 0.25], [1 / 3, 1 / 3, 1 / 3]]))
+    ranks, bits = clm.token_ranks_and_bits(_Bigram(table), torch.tensor([0]),
+                                           torch.tensor([2, 0]))
+    assert list(ranks) == [1, 0]  # after 0, id 2 is second; after 2 (uniform) id 0 ties at top
+    assert np.isclose(bits, -(np.log2(0.3) + np.log2(1 / 3)) / 2)
