@@ -23,7 +23,7 @@ import numpy as np
 
 from minirnn.numpy import checks
 from minirnn.numpy.activations import sigmoid
-from minirnn.numpy.sequence import batch_major, step_mask, time_major
+from minirnn.numpy.sequence import batch_major, step_mask, time_major, time_major_with_ones
 
 
 def _check_weights(s: checks.Shapes, Wx: Any, Wh: Any, b: Any) -> None:
@@ -160,11 +160,11 @@ def lstm_forward(
     Wh_scaled = Wh * column_scale
 
     # gates[t] holds step t's pre-activations, then (in place) its gate values i, f, g, o.
-    # The input part x_t Wx + b of every step comes from one GEMM.
-    x_tm = time_major(x)  # (T, N, D)
+    # The input part x_t Wx + b of every step comes from one GEMM (with the bias trick).
+    x1 = time_major_with_ones(x)  # (T, N, D + 1)
     gates = np.empty((T, N, 4 * H), dtype=dtype)
-    np.matmul(x_tm.reshape(T * N, D), Wx * column_scale, out=gates.reshape(T * N, 4 * H))
-    gates += b * column_scale
+    Wx1 = np.concatenate([Wx, b[None]]) * column_scale  # (D + 1, 4H)
+    np.matmul(x1.reshape(T * N, D + 1), Wx1, out=gates.reshape(T * N, 4 * H))
     gates4 = gates.reshape(T, N, 4, H)  # gates4[t, :, k] is gate k (i, f, g, o) at step t
 
     hs = np.empty((T + 1, N, H), dtype=dtype)  # hs[t + 1]: hidden state after step t
@@ -194,7 +194,7 @@ def lstm_forward(
 
     mask = None if lengths is None else step_mask(lengths, T, dtype)  # (T, N, 1)
     h = batch_major(hs[1:] if mask is None else hs[1:] * mask)
-    cache = dict(x_tm=x_tm, hs=hs, cs=cs, tanh_c=tanh_c, gates=gates, Wx=Wx, Wh=Wh, mask=mask)
+    cache = dict(x1=x1, hs=hs, cs=cs, tanh_c=tanh_c, gates=gates, Wx=Wx, Wh=Wh, mask=mask)
     return h, cache
 
 
@@ -209,10 +209,10 @@ def lstm_backward(
 
     Returns (dx, dh0, dWx, dWh, db) with shapes (N, T, D), (N, H), (D, 4H), (H, 4H), (4H,).
     """
-    x_tm, hs, cs, tanh_c, gates, Wx, Wh, mask = (
-        cache[k] for k in ("x_tm", "hs", "cs", "tanh_c", "gates", "Wx", "Wh", "mask")
+    x1, hs, cs, tanh_c, gates, Wx, Wh, mask = (
+        cache[k] for k in ("x1", "hs", "cs", "tanh_c", "gates", "Wx", "Wh", "mask")
     )
-    T, N, D = x_tm.shape
+    T, N, D1 = x1.shape
     H = hs.shape[2]
     s = checks.Shapes()
     s.array("h", hs[1:].swapaxes(0, 1), "N, T, H")
@@ -261,8 +261,8 @@ def lstm_backward(
 
     # Weight gradients: one GEMM each over all steps.
     dgates_flat = dgates.reshape(T * N, 4 * H)
-    dWx = x_tm.reshape(T * N, D).T @ dgates_flat
+    dWx1 = x1.reshape(T * N, D1).T @ dgates_flat  # (D + 1, 4H): last row is the bias gradient
+    dWx, db = dWx1[:-1], dWx1[-1]
     dWh = hs[:-1].reshape(T * N, H).T @ dgates_flat
-    db = dgates_flat.sum(axis=0)
-    dx = batch_major((dgates_flat @ np.ascontiguousarray(Wx.T)).reshape(T, N, D))
+    dx = batch_major((dgates_flat @ np.ascontiguousarray(Wx.T)).reshape(T, N, D1 - 1))
     return dx, dh0, dWx, dWh, db

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from minirnn.numpy import checks
-from minirnn.numpy.sequence import batch_major, step_mask, time_major
+from minirnn.numpy.sequence import batch_major, step_mask, time_major, time_major_with_ones
 
 
 def _check_weights(s: checks.Shapes, Wx: Any, Wh: Any, b: Any) -> None:
@@ -137,14 +137,14 @@ def rnn_forward(
     H = s["H"]
     lengths = checks.lengths_array(lengths, N, T)
 
-    x_tm = time_major(x)  # (T, N, D)
+    x1 = time_major_with_ones(x)  # (T, N, D + 1): [x, 1], for the bias trick
     # states[t + 1] is the hidden state after step t, states[0] = h0: (T + 1, N, H).
     states = np.empty((T + 1, N, H), dtype=x.dtype)
     states[0] = h0
-    # The input projections of all T steps in one GEMM, written straight into the buffer
-    # that each step then finishes in place: states[t + 1] = act(x_t Wx + b + h_t Wh).
-    np.matmul(x_tm.reshape(T * N, D), Wx, out=states[1:].reshape(T * N, H))
-    states[1:] += b
+    # The input projections x_t Wx + b of all T steps in one GEMM, written straight into the
+    # buffer that each step then finishes in place: states[t + 1] = act(... + h_t Wh).
+    Wx1 = np.concatenate([Wx, b[None]])  # (D + 1, H)
+    np.matmul(x1.reshape(T * N, D + 1), Wx1, out=states[1:].reshape(T * N, H))
     # A padded row keeps its previous state: frozen[t, n] is True when t >= lengths[n].
     frozen = None if lengths is None else (np.arange(T)[:, None, None] >= lengths[:, None])
 
@@ -163,7 +163,7 @@ def rnn_forward(
     # Outputs are batch-first; padded positions are zero.
     mask = None if lengths is None else step_mask(lengths, T, x.dtype)  # (T, N, 1)
     h = batch_major(states[1:] if mask is None else states[1:] * mask)
-    cache = dict(x_tm=x_tm, states=states, Wx=Wx, Wh=Wh, mask=mask, nonlinearity=nonlinearity)
+    cache = dict(x1=x1, states=states, Wx=Wx, Wh=Wh, mask=mask, nonlinearity=nonlinearity)
     return h, cache
 
 
@@ -179,8 +179,8 @@ def rnn_backward(
     Returns (dx, dh0, dWx, dWh, db) with shapes (N, T, D), (N, H), (D, H), (H, H), (H,).
     Padded steps of a ragged batch get zero gradient.
     """
-    x_tm, states, Wx, Wh, mask = (cache[k] for k in ("x_tm", "states", "Wx", "Wh", "mask"))
-    T, N, D = x_tm.shape
+    x1, states, Wx, Wh, mask = (cache[k] for k in ("x1", "states", "Wx", "Wh", "mask"))
+    T, N, D1 = x1.shape
     H = Wh.shape[0]
     s = checks.Shapes()
     s.array("h", states[1:].swapaxes(0, 1), "N, T, H")
@@ -212,8 +212,8 @@ def rnn_backward(
 
     # Weight gradients: one GEMM each over all T steps at once.
     da_flat = da.reshape(T * N, H)
-    dWx = x_tm.reshape(T * N, D).T @ da_flat
+    dWx1 = x1.reshape(T * N, D1).T @ da_flat  # (D + 1, H): last row is the bias gradient
+    dWx, db = dWx1[:-1], dWx1[-1]
     dWh = states[:-1].reshape(T * N, H).T @ da_flat
-    db = da_flat.sum(axis=0)
-    dx = batch_major((da_flat @ np.ascontiguousarray(Wx.T)).reshape(T, N, D))
+    dx = batch_major((da_flat @ np.ascontiguousarray(Wx.T)).reshape(T, N, D1 - 1))
     return dx, dh0, dWx, dWh, db
