@@ -6,9 +6,9 @@ Same equations as ``cells.py``; what changes is how many operations PyTorch disp
 - each step does one in-place ``addmm_`` for the recurrent product and a handful of in-place
   elementwise ops that write straight into preallocated (T, N, .) buffers;
 - the backward is written by hand: every factor that does not depend on the incoming gradient
-  (gate derivatives, tanh(c), ...) is computed for all steps at once before the backward loop,
-  so each backward step is a few multiplies and one ``addmm``; the weight gradients are one
-  GEMM each over all steps after the loop.
+  (gate derivatives times tanh(c), c_{t-1}, ...) is computed for many steps at once (the
+  LSTM: a cache-sized chunk of steps at a time), so each backward step is a few multiplies
+  and one ``addmm``; the weight gradients are one GEMM each over all steps after the loop.
 
 Buffers are time-major. The hidden states live in ``hs`` of shape (T+1, N, H) with
 ``hs[0] = h_0`` and ``hs[t+1] = h_t``, so ``hs[t]`` is both step t's input state and, for the
@@ -90,12 +90,11 @@ def _input_projection(x_rows: Tensor, w_ih: Tensor, bias: Tensor | None, out=Non
     return torch.addmm(bias, x_rows, w_ih.t(), out=out)
 
 
-def _input_grads(ctx, d_pre: Tensor, x_rows: Tensor, w_ih: Tensor, w_ih_index: int) -> tuple:
-    """dx (T, N, D) and dW_ih from the (T*N, G*H) pre-activation gradients: a GEMM each.
-
-    w_ih_index: position of w_ih among the Function's inputs (x is input 0).
-    """
-    dx = d_pre.mm(w_ih).view(-1, ctx.meta[0][1], w_ih.shape[1]) if ctx.needs_input_grad[0] else None
+def _input_grads(ctx, d_pre: Tensor, x_rows: Tensor, w_ih: Tensor, w_ih_index: int,
+                 x_shape: torch.Size) -> tuple[Tensor | None, Tensor | None]:
+    """dx (T, N, D) and dW_ih from the (T*N, G*H) pre-activation gradients: a GEMM each,
+    only where needed. w_ih_index: position of w_ih among the Function's inputs (x is 0)."""
+    dx = d_pre.mm(w_ih).view(x_shape) if ctx.needs_input_grad[0] else None
     dw_ih = d_pre.t().mm(x_rows) if ctx.needs_input_grad[w_ih_index] else None
     return dx, dw_ih
 
@@ -219,7 +218,7 @@ class LSTMFunction(torch.autograd.Function):
         # weight gradients: one GEMM each over all steps (rows in our gate order)
         _, to_torch = _lstm_perm(hidden, dy.device)
         d_pre = d_gates[:steps].view(steps * batch, 4 * hidden)
-        dx, dw_ih = _input_grads(ctx, d_pre, x_rows, w_ih_o, 3)
+        dx, dw_ih = _input_grads(ctx, d_pre, x_rows, w_ih_o, 3, x_shape)
         dw_ih = None if dw_ih is None else dw_ih[to_torch]
         dw_hh = None
         if ctx.needs_input_grad[4]:
@@ -289,7 +288,7 @@ class RNNFunction(torch.autograd.Function):
                 dh0 = dp.mm(w_hh)
 
         d_rows = d_pre[:steps].view(steps * batch, hidden)
-        dx, dw_ih = _input_grads(ctx, d_rows, x_rows, w_ih, 2)
+        dx, dw_ih = _input_grads(ctx, d_rows, x_rows, w_ih, 2, x_shape)
         dw_hh = None
         if ctx.needs_input_grad[3]:
             dw_hh = d_pre.view(-1, hidden).t().mm(hs.view(-1, hidden))
@@ -385,7 +384,7 @@ class GRUFunction(torch.autograd.Function):
         # pre-activation gradients in torch's (r, z, n) order
         d_in = e[:steps, :, [2, 1, 0]].reshape(steps * batch, 3 * hidden)  # da_r, da_z, da_n
         d_hid = e[:, :, [2, 1, 3]].reshape(-1, 3 * hidden)  # da_r, da_z, da_n * r
-        dx, dw_ih = _input_grads(ctx, d_in, x_rows, w_ih, 2)
+        dx, dw_ih = _input_grads(ctx, d_in, x_rows, w_ih, 2, x_shape)
         dw_hh = d_hid.t().mm(hs.view(-1, hidden)) if ctx.needs_input_grad[3] else None
         db_ih = d_in.sum(0) if has_bias else None
         db_hh = d_hid.sum(0) if has_bias else None
