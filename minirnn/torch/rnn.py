@@ -62,7 +62,7 @@ def run_steps(
 ) -> tuple[Tensor, tuple[Tensor, ...]]:
     """The readable time loop: one layer, one direction.
 
-    step(x_t, state, *weights) -> new state, where state is (h,) or (h, c), each (N, H).
+    ``step(x_t, state, *weights)`` -> new state, where state is (h,) or (h, c), each (N, H).
     x: (T, N, D) time-major; lengths: (N,) or None. Returns (outputs (T, N, H), final state).
     """
     steps = x.shape[0]
@@ -354,7 +354,7 @@ class RNN(RNNBase):
     dropout (between layers, training only), bidirectional; plus impl: "fused" (default) or
     "steps" (the readable loop), also settable later as ``module.impl``.
 
-    forward(input, hx=None, *, lengths=None, enforce_sorted=False), shapes in the module
+    ``forward(input, hx=None, *, lengths=None, enforce_sorted=False)``, shapes in the module
     docstring. enforce_sorted=True asks for lengths already in decreasing order (ValueError
     otherwise), as ``pack_padded_sequence`` does; by default any order is accepted.
     Returns (output, h_n).
@@ -406,7 +406,7 @@ class GRU(RNNBase):
     dropout (between layers, training only), bidirectional; plus impl: "fused" (default) or
     "steps" (the readable loop), also settable later as ``module.impl``.
 
-    forward(input, hx=None, *, lengths=None, enforce_sorted=False), shapes in the module
+    ``forward(input, hx=None, *, lengths=None, enforce_sorted=False)``, shapes in the module
     docstring. enforce_sorted=True asks for lengths already in decreasing order (ValueError
     otherwise), as ``pack_padded_sequence`` does; by default any order is accepted.
     Returns (output, h_n).
@@ -446,7 +446,7 @@ class LSTM(RNNBase):
     dropout (between layers, training only), bidirectional; plus impl: "fused" (default) or
     "steps" (the readable loop), also settable later as ``module.impl``.
 
-    forward(input, hx=None, *, lengths=None, enforce_sorted=False), shapes in the module
+    ``forward(input, hx=None, *, lengths=None, enforce_sorted=False)``, shapes in the module
     docstring. enforce_sorted=True asks for lengths already in decreasing order (ValueError
     otherwise), as ``pack_padded_sequence`` does; by default any order is accepted.
     hx is a pair (h_0, c_0) or None. Returns (output, (h_n, c_n)).
