@@ -1,0 +1,100 @@
+"""minirnn.analysis.bptt: the teaching backward, its buggy variants, the lag decomposition."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from minirnn.analysis import bptt
+from minirnn.numpy import eval_numerical_gradient, rel_error, rnn_backward, rnn_forward
+
+
+def _case(seed=0, N=3, T=6, D=4, H=5):
+    rng = np.random.default_rng(seed)
+    x, h0 = rng.normal(size=(N, T, D)), rng.normal(size=(N, H)) * 0.5
+    Wx, Wh, b = rng.normal(size=(D, H)) * 0.6, rng.normal(size=(H, H)) * 0.6, rng.normal(size=H)
+    h, cache = rnn_forward(x, h0, Wx, Wh, b)
+    return x, Wx, Wh, cache, rng.normal(size=h.shape)
+
+
+def test_manual_bptt_equals_rnn_backward():
+    x, Wx, Wh, cache, dh = _case()
+    for ours, ref in zip(bptt.manual_bptt(x, cache["states"], Wx, Wh, dh),
+                         rnn_backward(dh, cache)):
+        assert np.allclose(ours, ref, atol=1e-12, rtol=0)
+
+
+def test_variants_break_exactly_what_they_should():
+    x, Wx, Wh, cache, dh = _case()
+    ref = rnn_backward(dh, cache)
+    partial = bptt.manual_bptt(x, cache["states"], Wx, Wh, dh, "partial_only")
+    off = bptt.manual_bptt(x, cache["states"], Wx, Wh, dh, "off_by_one")
+    assert all(not np.allclose(p, r) for p, r in zip(partial, ref))
+    assert [np.allclose(o, r) for o, r in zip(off, ref)] == [True, True, True, False, True]
+    with pytest.raises(ValueError, match="variant: expected one of"):
+        bptt.manual_bptt(x, cache["states"], Wx, Wh, dh, "wrong")
+
+
+def test_manual_bptt_shape_errors():
+    x, Wx, Wh, cache, dh = _case()
+    with pytest.raises(ValueError, match=r"dh: expected shape \(3, 6, 5\)"):
+        bptt.manual_bptt(x, cache["states"], Wx, Wh, dh[:, :5])
+    with pytest.raises(ValueError, match=r"states: expected shape \(T \+ 1, N, H\)"):
+        bptt.manual_bptt(x, cache["states"][0], Wx, Wh, dh)
+    with pytest.raises(ValueError, match=r"x: expected shape \(N, T, D\)"):
+        bptt.manual_bptt(x[:, :5], cache["states"], Wx, Wh, dh)
+
+
+def test_lag_decomposition_sums_to_dWh_and_lag_zero_is_the_partial_only_gradient():
+    x, Wx, Wh, cache, dh = _case(seed=1)
+    dec = bptt.lag_decomposition(cache["states"], Wh, dh)
+    assert dec["by_lag"].shape == (6, 5, 5) and dec["gamma_norm"].shape == (6, 6)
+    assert np.allclose(dec["by_lag"].sum(axis=0), rnn_backward(dh, cache)[3], atol=1e-12)
+    partial = bptt.manual_bptt(x, cache["states"], Wx, Wh, dh, "partial_only")[3]
+    assert np.allclose(dec["by_lag"][0], partial, atol=1e-12)
+    assert np.all(np.triu(dec["gamma_norm"], 1) == 0)
+    assert np.allclose(np.diag(dec["gamma_norm"]), np.linalg.norm(dh, axis=(0, 2)))
+
+
+def test_lag_decomposition_matches_explicit_jacobian_products():
+    # one sequence, loss only at the last step T: C_l comes from h_k with k = T - l, through
+    # the product of Jacobians J_T J_{T-1} ... J_{k+1}, J_j = diag(1 - h_j^2) Wh^T (eq-ch07-*)
+    x, Wx, Wh, cache, dh = _case(seed=2, N=1, T=4)
+    dh[:, :-1] = 0
+    states = cache["states"][:, 0]  # (T + 1, H)
+    T = 4
+    dec = bptt.lag_decomposition(cache["states"], Wh, dh)
+    for lag in range(T):
+        k = T - lag
+        gamma = dh[0, -1]
+        for j in range(T, k, -1):
+            gamma = gamma @ (np.diag(1 - states[j] ** 2) @ Wh.T)
+        expected = np.outer(states[k - 1], gamma * (1 - states[k] ** 2))
+        assert np.allclose(dec["by_lag"][lag], expected, atol=1e-12)
+        assert np.isclose(dec["gamma_norm"][T - 1, k - 1], np.linalg.norm(gamma))
+    assert np.allclose(dec["gamma_norm"][:-1], 0)
+
+
+def test_truncation_error():
+    by_lag = np.zeros((3, 2, 2))
+    by_lag[0] = np.eye(2) * 3
+    by_lag[1] = np.eye(2)
+    err = bptt.truncation_error(by_lag)
+    assert np.allclose(err, [0.25, 0.0, 0.0])
+    with pytest.raises(ValueError, match=r"by_lag: expected shape \(T, H, H\)"):
+        bptt.truncation_error(np.zeros((3, 2)))
+
+
+def test_rnn_lm_loss_gradients_and_check_table():
+    rng = np.random.default_rng(3)
+    N, T, D, H, V = 2, 4, 3, 4, 3
+    params = {"Wx": rng.normal(size=(D, H)) * 0.5, "Wh": rng.normal(size=(H, H)) * 0.5,
+              "b": rng.normal(size=H) * 0.1, "Wy": rng.normal(size=(H, V)) * 0.5,
+              "by": rng.normal(size=V) * 0.1}
+    x, y, h0 = rng.normal(size=(N, T, D)), rng.integers(0, V, (N, T)), rng.normal(size=(N, H))
+    table = bptt.gradient_check_table(params, x, y, h0)
+    assert set(table) == {*params, "x", "h0"} and max(table.values()) < 1e-6
+    _, grads = bptt.rnn_lm_loss(params, x, y, h0)
+    numeric = eval_numerical_gradient(
+        lambda W: bptt.rnn_lm_loss(params | {"Wh": W}, x, y, h0)[0], params["Wh"].copy())
+    assert rel_error(grads["Wh"], numeric) < 1e-6
