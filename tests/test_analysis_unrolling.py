@@ -38,6 +38,14 @@ def test_draw_unrolled_draws_every_node_and_edge():
     plt.close(fig)
 
 
+def test_draw_folded_draws_four_nodes_three_arrows_and_the_loop():
+    fig, ax = plt.subplots()
+    unrolling.draw_folded(ax, title="folded")
+    assert len(ax.patches) == 4 + 3 + 1
+    assert ax.get_title() == "folded"
+    plt.close(fig)
+
+
 def test_autograd_op_counts_grow_by_step_and_leaves_do_not():
     torch.manual_seed(0)
     cell, head = torch.nn.RNNCell(3, 4), torch.nn.Linear(4, 2)

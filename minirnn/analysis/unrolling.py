@@ -108,6 +108,40 @@ def draw_unrolled(ax, T: int, title: str | None = None) -> dict:
     return graph
 
 
+def draw_folded(ax, title: str | None = None) -> None:
+    """Draw the folded (looped) RNN: x_t -> h_t -> y_t -> L_t, with h feeding back through W_h."""
+    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+    from matplotlib.path import Path
+
+    ys = {"x": 0.0, "h": 1.2, "y": 2.4, "L": 3.6}
+    for (src, dst), weight in zip([("x", "h"), ("h", "y"), ("y", "L")], ["W_x", "W_y", None]):
+        ax.add_patch(FancyArrowPatch((0, ys[src]), (0, ys[dst]), arrowstyle="-|>",
+                                     mutation_scale=10, color=WEIGHT_COLOURS[weight],
+                                     linewidth=1.6 if weight else 0.8, shrinkA=13, shrinkB=13))
+        if weight:
+            ax.text(-0.07, (ys[src] + ys[dst]) / 2, f"${weight[0]}_{weight[2]}$", fontsize=8,
+                    va="center", ha="right", color=WEIGHT_COLOURS[weight])
+    y = ys["h"]  # the loop leaves h_t at the bottom and re-enters it at the top
+    corners = [(0.18, y - 0.22), (0.18, y - 0.45), (0.8, y - 0.45), (0.8, y + 0.45),
+               (0.18, y + 0.45), (0.18, y + 0.22)]
+    loop = FancyArrowPatch(path=Path(corners), arrowstyle="-|>", mutation_scale=10,
+                           color=WEIGHT_COLOURS["W_h"], linewidth=1.6)
+    ax.add_patch(loop)
+    ax.text(0.88, y, "$W_h$\n$h_{t-1} \\to h_t$", color=WEIGHT_COLOURS["W_h"], fontsize=8,
+            va="center")
+    for name, y in ys.items():
+        ax.add_patch(FancyBboxPatch((-0.3, y - 0.22), 0.6, 0.44, boxstyle="round,pad=0.02",
+                                    facecolor=_NODE_STYLE[name], edgecolor="0.3", zorder=2))
+        label = r"$\mathcal{L}_t$" if name == "L" else f"${name}_t$"
+        ax.text(0, y, label, ha="center", va="center", fontsize=10, zorder=3)
+    ax.set_xlim(-0.7, 1.7)
+    ax.set_ylim(-0.5, 4.6 + 0.5)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    if title:
+        ax.set_title(title)
+
+
 def autograd_op_counts(output) -> dict[str, int]:
     """Count the nodes of the autograd graph behind a torch tensor, by node type.
 
