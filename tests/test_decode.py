@@ -14,6 +14,16 @@ from minirnn.torch.decode import (
 from minirnn.torch.models import CharLM
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Small models run fastest on one thread, and two threads on a busy two-core machine spin
+    against each other (50 steps of a small GRU took 32 CPU-seconds instead of 1)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def table_step(table: torch.Tensor):
     """A step function from a fixed table of next-token probabilities: table[prev] (V,).
     The state counts steps so that the step function also exercises state handling."""
