@@ -164,6 +164,9 @@ def test_captioning_model(shapes, condition):
     print(f"CaptioningModel ({condition}): held-out word accuracy {acc:.3f} "
           f"(chance {1 / len(vocab):.3f})")
     assert acc >= 2 / len(vocab), acc
+    assert model.image_regions(data.images[:3]).shape == (3, 16, 32)
+    beam = model.caption(data.images[1000:1004], beam_width=3)
+    assert len(beam) == 4
     captions = model.caption(data.images[1000:1004])
     assert all(all(0 <= i < len(vocab) for i in c) for c in captions)
 

@@ -442,6 +442,12 @@ class CaptioningModel(nn.Module):
         with torch.no_grad():
             return self.encoder.features(images)
 
+    def image_regions(self, images: torch.Tensor) -> torch.Tensor:
+        """The CNN's spatial feature map as 16 region vectors, (N, 16, C): what an attention
+        decoder (Xu et al. 2015) would attend over instead of the single vector v."""
+        with torch.no_grad():
+            return self.encoder.feature_map(images).flatten(2).transpose(1, 2)
+
     def start(self, images: torch.Tensor) -> tuple[torch.Tensor | None, State | None]:
         """(projected v, initial state): the decoder before the first word."""
         p = self.project(self.image_vector(images))
