@@ -22,7 +22,8 @@ import sys
 import tempfile
 import time
 
-THREADS = "2"
+# --threads N (default 2) must be known before NumPy loads its BLAS, so it is read here.
+THREADS = sys.argv[sys.argv.index("--threads") + 1] if "--threads" in sys.argv else "2"
 for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(var, THREADS)  # NumPy's BLAS reads these when it is first imported
 
@@ -114,6 +115,7 @@ def main_bench() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--budget", type=float, default=60.0, help="seconds of training each")
     parser.add_argument("--skip-recipe", action="store_true")
+    parser.add_argument("--threads", default="2", help="threads for torch and NumPy alike")
     parser.add_argument("train_args", nargs="*", help="extra arguments for charlm train")
     args = parser.parse_args()
     torch.set_num_threads(int(THREADS))
