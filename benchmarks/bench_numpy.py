@@ -4,11 +4,17 @@ Times forward + backward over a whole sequence, float32, for the vanilla RNN, LS
 at two sizes, and prints the ratio numpy time / torch time (below 1 means numpy is faster).
 
     python benchmarks/bench_numpy.py [--threads 2] [--repeats 7] [--sizes large small]
+                                     [--cells LSTM GRU RNN] [--clock wall|cpu]
 
 Method: both libraries get the same thread count (torch.set_num_threads and, through
 threadpoolctl, NumPy's BLAS). Each implementation is timed in its own block of repeats after
 warm-up calls, never interleaved call by call (an idle thread pool of one library spinning
 while the other runs skews the ratio), and the best of the block is compared.
+
+On a machine busy with other work, wall-clock times of multi-threaded code mean little
+(spinning BLAS/OpenMP threads lose their cores). `--threads 1 --clock cpu` then measures the
+process's CPU time instead, which other processes hardly disturb; it is only meaningful with
+one thread (with several, CPU time counts every thread's spinning).
 """
 
 from __future__ import annotations
@@ -42,15 +48,16 @@ TARGETS = {  # the ratio each cell should stay under, from the issue
 }
 
 
-def best_time(fn: Callable[[], object], repeats: int, warmup: int = 2) -> float:
-    """Best wall time of `repeats` calls of fn, after `warmup` untimed calls."""
+def best_time(fn: Callable[[], object], repeats: int, clock: Callable[[], float],
+              warmup: int = 2) -> float:
+    """Best time of `repeats` calls of fn on `clock`, after `warmup` untimed calls."""
     for _ in range(warmup):
         fn()
     best = float("inf")
     for _ in range(repeats):
-        start = time.perf_counter()
+        start = clock()
         fn()
-        best = min(best, time.perf_counter() - start)
+        best = min(best, clock() - start)
     return best
 
 
@@ -94,13 +101,17 @@ def main() -> None:
     parser.add_argument("--sizes", nargs="+", default=list(SIZES), choices=list(SIZES))
     parser.add_argument("--cells", nargs="+", default=["LSTM", "GRU", "RNN"],
                         choices=["LSTM", "GRU", "RNN"])
+    parser.add_argument("--clock", choices=["wall", "cpu"], default="wall")
     args = parser.parse_args()
+    if args.clock == "cpu" and args.threads != 1:
+        parser.error("--clock cpu needs --threads 1")
+    clock = time.perf_counter if args.clock == "wall" else time.process_time
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     rng = np.random.default_rng(0)
     print(f"threads: {args.threads} (torch and numpy BLAS), float32, best of {args.repeats}, "
-          f"load average: {os.getloadavg()[0]:.2f}")
+          f"{args.clock} clock, load average before: {os.getloadavg()[0]:.2f}")
     header = f"{'cell':<5} {'size':<6} {'(N, T, D, H)':<20} {'numpy ms':>9} {'torch ms':>9} " \
              f"{'ratio':>6} {'target':>7}"
     print(header)
@@ -113,14 +124,16 @@ def main() -> None:
             dh = rng.standard_normal((N, T, H)).astype(np.float32)
             for cell in args.cells:
                 module = getattr(torch.nn, cell)(D, H, batch_first=True)
-                numpy_ms = best_time(numpy_case(cell, module, x, h0, dh), args.repeats) * 1e3
+                numpy_ms = best_time(numpy_case(cell, module, x, h0, dh), args.repeats, clock) * 1e3
                 with torch.enable_grad():
-                    torch_ms = best_time(torch_case(cell, module, x, h0, dh), args.repeats) * 1e3
+                    torch_ms = best_time(torch_case(cell, module, x, h0, dh), args.repeats,
+                                         clock) * 1e3
                 ratio = numpy_ms / torch_ms
                 target = TARGETS[(cell, size)]
                 flag = "ok" if ratio <= target else "MISS"
                 print(f"{cell:<5} {size:<6} {str((N, T, D, H)):<20} {numpy_ms:9.1f} "
                       f"{torch_ms:9.1f} {ratio:6.2f} {'<=' + str(target):>5} {flag}")
+    print(f"load average after: {os.getloadavg()[0]:.2f} (on {os.cpu_count()} cores)")
 
 
 if __name__ == "__main__":
