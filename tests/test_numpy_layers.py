@@ -334,3 +334,23 @@ def test_clip_grad_value_in_place() -> None:
     grads = {"a": np.array([-10.0, -1.0, 0.5, 8.0])}
     clip_grad_value(grads, 5.0)
     np.testing.assert_array_equal(grads["a"], [-5.0, -1.0, 0.5, 5.0])
+
+
+def test_steps_and_layers_keep_float32() -> None:
+    rng = np.random.default_rng(13)
+    f32 = np.float32
+    x, h = rng.standard_normal((N, D)).astype(f32), rng.standard_normal((N, H)).astype(f32)
+    w_rnn, w_lstm, w_gru = (cell_weights(c, rng, f32) for c in ("rnn", "lstm", "gru"))
+    next_h, cache = rnn_step_forward(x, h, *w_rnn)
+    assert next_h.dtype == f32
+    assert all(g.dtype == f32 for g in rnn_step_backward(next_h, cache))
+    next_h, next_c, _ = lstm_step_forward(x, h, h, *w_lstm)
+    assert next_h.dtype == next_c.dtype == f32
+    assert gru_step_forward(x, h, *w_gru)[0].dtype == f32
+    out, cache = temporal_affine_forward(x[:, None], w_rnn[0], w_rnn[2])
+    assert out.dtype == f32
+    assert all(g.dtype == f32 for g in temporal_affine_backward(out, cache))
+    emb, cache = word_embedding_forward(np.array([[0, 1]]), w_rnn[0])
+    assert emb.dtype == word_embedding_backward(emb, cache).dtype == f32
+    loss, dx = temporal_softmax_loss(out, np.zeros((N, 1), dtype=np.int64))
+    assert isinstance(loss, float) and dx.dtype == f32
