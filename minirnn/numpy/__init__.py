@@ -5,6 +5,24 @@ pair `out, cache = layer_forward(...)` / `grads = layer_backward(dout, cache)`.
 
 Size letters used in every docstring: N batch, T time steps, D input features, H hidden units,
 V vocabulary size. float32 and float64 both work, and outputs keep the input dtype.
+
+Where things live (each file reads top to bottom):
+
+- rnn.py, lstm.py, gru.py: the three cells. `*_step_forward/backward` are the teaching
+  versions (one line per equation); `*_forward/backward` run a whole sequence and are written
+  for speed (one GEMM for all input projections, time-major buffers, in-place updates).
+- sequence.py: time-major helpers, `lengths` masks, `last_hidden`.
+- layers.py: word embedding, temporal affine, temporal softmax loss.
+- bidirectional.py: bidirectional and stacked layers over any cell, `params_from_torch`.
+- optim.py, clip.py: optimizers and gradient clipping over dicts of arrays.
+- gradcheck.py: numeric gradients, `rel_error`, `check_gradients`.
+- models.py: CharRNN and CaptioningRNN.
+- checks.py: argument validation with messages that name the argument.
+
+Ragged batches: every sequence function takes `lengths` (N,) in [1, T]. Sequence n then stops
+changing after its own last step, its padded outputs are zero and get zero gradient, so the batch
+gives the same numbers as running each sequence alone (as torch's packed sequences do). Its
+final hidden state is h[n, lengths[n] - 1], which `last_hidden(h, lengths)` gathers.
 """
 
 from minirnn.numpy.activations import sigmoid

@@ -126,7 +126,8 @@ def rnn_forward(
 
     Returns (h, cache): h (N, T, H) the hidden state at every step, and what rnn_backward needs.
     The cache is a dict; cache["states"] is the time-major (T + 1, N, H) array of states
-    h_0, ..., h_T (chapter 7 reads it), so cache["states"][1:] is h moved to time-major.
+    h_0, ..., h_T (chapter 7 reads it); without `lengths`, cache["states"][1:] is h moved to
+    time-major (with `lengths`, padded steps hold the frozen state instead of zeros).
     """
     s = checks.Shapes()
     _check_weights(s, Wx, Wh, b)  # the weights fix D and H; the data must agree with them
