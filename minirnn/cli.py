@@ -215,7 +215,7 @@ def add_charlm_commands(groups: argparse._SubParsersAction) -> None:
     train.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     train.add_argument("--out", help="folder for the checkpoint and the vocabulary")
     train.add_argument("--resume", metavar="DIR", help="continue the run saved in DIR")
-    train.add_argument("--hidden-size", type=positive_int, default=512)
+    train.add_argument("--hidden-size", type=positive_int, default=256)
     train.add_argument("--embed-size", type=positive_int, default=64)
     train.add_argument("--layers", type=positive_int, default=1)
     train.add_argument("--dropout", type=float, default=0.0)
