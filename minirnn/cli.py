@@ -172,6 +172,8 @@ def save_run(out: Path, config: dict, vocab: CharVocab, trainer: Trainer) -> Non
 
 def charlm_sample(args: argparse.Namespace) -> int:
     _, model, vocab = load_run(args.dir)
+    if args.prime is None:  # a new line if the text has them, else its first character
+        args.prime = "\n" if "\n" in vocab else vocab.chars[0]
     missing = vocab.unknown_chars(args.prime)
     if missing:
         raise CLIError(f"--prime has characters outside the vocabulary: {''.join(missing)!r}")
@@ -232,7 +234,7 @@ def add_charlm_commands(groups: argparse._SubParsersAction) -> None:
 
     sample = commands.add_parser("sample", help="generate text from a trained run")
     sample.add_argument("dir")
-    sample.add_argument("--prime", default="\n")
+    sample.add_argument("--prime", help="text to start from (default: a new line)")
     sample.add_argument("--temperature", type=positive_float, default=1.0)
     sample.add_argument("--top-k", type=positive_int)
     sample.add_argument("--length", type=positive_int, default=300)
