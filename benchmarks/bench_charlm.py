@@ -3,9 +3,9 @@
 Both train for the same wall-clock budget on the same split of the default corpus (NumPy's
 docstrings; the last 10% held out) and are scored in bits per character on the held-out part.
 
-- ours: ``python -m minirnn charlm train`` with its defaults (one LSTM layer, torch.nn's fused
-  kernel, 256 units, minibatches of 32 streams x 64 steps, Adam with a cosine-decaying rate), scored by
-  ``charlm eval`` (32 parallel streams, the state carried across chunks);
+- ours: ``python -m minirnn charlm train`` with its defaults (one LSTM layer of 256 units,
+  torch.nn's fused kernel, minibatches of 32 streams x 64 steps, Adam with a cosine-decaying
+  rate), scored by ``charlm eval`` (32 parallel streams, the state carried across chunks);
 - the recipe: min-char-rnn as described (vanilla RNN, hidden 100, unroll 25, Adagrad lr 0.1,
   gradients clipped elementwise to +-5, batch of one, weights randn * 0.01), written here in NumPy
   from that description, scored by reading the held-out text once, one character at a time.
