@@ -255,3 +255,18 @@ def test_positional_arguments_follow_torch_nn():
         for attr in ("num_layers", "bias", "batch_first", "dropout", "bidirectional"):
             assert getattr(ours, attr) == getattr(ref, attr), attr
         assert list(ours.state_dict()) == list(ref.state_dict())
+
+
+def test_double_backward_needs_the_steps_implementation():
+    """The fused backward is first-order only and says so; the readable loop supports it."""
+    x = torch.randn(T, N, D, dtype=DTYPE, requires_grad=True)
+    for impl in ("fused", "steps"):
+        model = mt.LSTM(D, H, impl=impl, dtype=DTYPE)
+        out, _ = model(x)
+        (grad_x,) = torch.autograd.grad(out.pow(2).sum(), x, create_graph=True)
+        if impl == "fused":
+            with pytest.raises(RuntimeError, match="once_differentiable|double backward"):
+                grad_x.sum().backward()
+        else:
+            (second,) = torch.autograd.grad(grad_x.sum(), x)
+            assert second.abs().sum() > 0

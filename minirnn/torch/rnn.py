@@ -19,7 +19,10 @@ Two implementations of the time loop, chosen with ``impl``:
 
 - ``"steps"``: the readable loop below, one cell step at a time through autograd;
 - ``"fused"`` (default): ``fused.py``, a whole layer per ``autograd.Function`` with a
-  hand-written backward. Same numbers, far fewer dispatched operations.
+  hand-written backward. Same numbers, far fewer dispatched operations. Its backward is
+  first-order only: for gradients of gradients (``create_graph=True``) use ``"steps"``.
+
+Like torch.nn's, a ``batch_first`` output is a transposed view of time-major memory.
 """
 
 from __future__ import annotations
