@@ -270,3 +270,15 @@ def test_double_backward_needs_the_steps_implementation():
         else:
             (second,) = torch.autograd.grad(grad_x.sum(), x)
             assert second.abs().sum() > 0
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_single_step_matches_torch_nn(mode):
+    """T = 1 (the sampling case) takes the readable step under impl="fused": same numbers."""
+    ours, ref = make_pair(mode, 2, True, False, "fused")
+    g = torch.Generator().manual_seed(9)
+    x = torch.randn(1, N, D, dtype=DTYPE, generator=g).requires_grad_()
+    got = run(ours, x, None, [x], "plain", False, True)
+    want = run(ref, x, None, [x], "plain", False, False)
+    for a, b in zip(got, want):
+        assert rel_error(a, b) < TOL

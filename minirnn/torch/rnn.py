@@ -21,6 +21,8 @@ Two implementations of the time loop, chosen with ``impl``:
 - ``"fused"`` (default): ``fused.py``, a whole layer per ``autograd.Function`` with a
   hand-written backward. Same numbers, far fewer dispatched operations. Its backward is
   first-order only: for gradients of gradients (``create_graph=True``) use ``"steps"``.
+  A single time step (T = 1, as when sampling) always takes the readable step: there is
+  nothing to fuse across time, and it has less fixed overhead.
 
 Like torch.nn's, a ``batch_first`` output is a transposed view of time-major memory.
 """
@@ -330,7 +332,7 @@ class RNNBase(nn.Module):
             weights = (*weights, None, None)
         if reverse:
             x = reverse_padded(x, lengths)
-        if self.impl == "steps":
+        if self.impl == "steps" or x.shape[0] == 1:  # one step: nothing to fuse across time
             out, final = run_steps(STEPS[self.mode], x, tuple(init), weights, lengths)
             final = list(final)
         elif self.mode == "LSTM":
