@@ -20,6 +20,12 @@ D, H, T, N = 4, 3, 6, 5
 LENGTHS = torch.tensor([3, 6, 1, 6, 2])  # unsorted, with ties, one of length 1
 
 
+@pytest.fixture(autouse=True)
+def _seed():
+    """Every test starts from the same global RNG state (dropout, unseeded randn)."""
+    torch.manual_seed(0)
+
+
 def rel_error(a: torch.Tensor, b: torch.Tensor) -> float:
     """max |a - b| / max(|a|, |b|); 0 when both are zero."""
     assert a.shape == b.shape, (a.shape, b.shape)

@@ -17,6 +17,12 @@ D, H, T = 3, 4, 7
 LENGTHS = torch.tensor([2, 7, 4, 1, 7, 5])
 
 
+@pytest.fixture(autouse=True)
+def _seed():
+    """Every test starts from the same global RNG state (dropout, unseeded randn)."""
+    torch.manual_seed(0)
+
+
 def make(mode: str, impl: str) -> torch.nn.Module:
     torch.manual_seed(0)
     cls = {"LSTM": mt.LSTM, "GRU": mt.GRU, "RNN": mt.RNN}[mode]
