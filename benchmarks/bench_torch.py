@@ -4,11 +4,16 @@ One training step = forward over the whole sequence + backward of a scalar loss,
 batch-first input (N, T, D). Each implementation is timed in its own block of repeats (never
 interleaved call by call) and compared on its best time; all use the same thread count.
 
-    python benchmarks/bench_torch.py                 # both sizes
+    python benchmarks/bench_torch.py                 # both sizes, 2 threads, wall clock
     python benchmarks/bench_torch.py --threads 1 --clock cpu --sizes small
+    python benchmarks/bench_torch.py --modes LSTM GRU RNN  # GRU and RNN for information
 
 Targets for the fused path: <= 1.2x torch.nn.LSTM at the large size, <= 2.0x at the small.
-Timings on a shared machine are noisy: the load average is printed with the table.
+torch.nn.LSTM runs float32 training on the CPU through oneDNN's fused kernel (torch.nn.GRU and
+RNN have none). Timings on a shared machine are noisy: the load average is printed with the
+table. With 2 threads on a loaded machine, every parallel region waits for a busy core and the
+wall-clock ratios swing widely; ``--threads 1 --clock cpu`` (process CPU time) is the
+load-robust comparison.
 """
 
 from __future__ import annotations
