@@ -265,3 +265,21 @@ def test_model_arguments() -> None:
         cap.loss(z(2, 5, dtype=np.float32), np.array([[1, 3, 2], [1, 3, 2]]))
     with raises(TypeError, "features: expected dtype float32 to match W_proj, got float64"):
         cap.sample(z(2, 4))
+
+
+def test_params_from_torch_and_check_gradients_arguments() -> None:
+    import torch
+
+    from minirnn.numpy import check_gradients, params_from_torch
+
+    with raises(TypeError, "module: expected torch.nn.RNN, LSTM or GRU, got Linear"):
+        params_from_torch(torch.nn.Linear(2, 3))
+    with raises(ValueError, "module: bias=False and proj_size are not supported"):
+        params_from_torch(torch.nn.LSTM(2, 3, bias=False))
+
+    def backward_missing_db(dnext_h: np.ndarray, cache: tuple) -> tuple:
+        return rnn_step_backward(dnext_h, cache)[:4]
+
+    inputs = dict(x=z(2, 3), prev_h=z(2, 4), Wx=z(3, 4), Wh=z(4, 4), b=z(4))
+    with raises(ValueError, "backward: expected 5 gradients (x, prev_h, Wx, Wh, b), got 4"):
+        check_gradients(rnn_step_forward, backward_missing_db, inputs)
