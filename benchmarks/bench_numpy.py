@@ -133,7 +133,11 @@ def main() -> None:
                 flag = "ok" if ratio <= target else "MISS"
                 print(f"{cell:<5} {size:<6} {str((N, T, D, H)):<20} {numpy_ms:9.1f} "
                       f"{torch_ms:9.1f} {ratio:6.2f} {'<=' + str(target):>5} {flag}")
-    print(f"load average after: {os.getloadavg()[0]:.2f} (on {os.cpu_count()} cores)")
+    load, cores = os.getloadavg()[0], os.cpu_count() or 1
+    print(f"load average after: {load:.2f} (on {cores} cores)")
+    if args.clock == "wall" and load > cores / 2:
+        print("warning: the machine was busy; wall-clock times of threaded code are unreliable "
+              "here (rerun when quiet, or compare with --threads 1 --clock cpu)")
 
 
 if __name__ == "__main__":
