@@ -20,13 +20,18 @@ one thread (with several, CPU time counts every thread's spinning).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import time
 from collections.abc import Callable
 
 import numpy as np
 import torch
-from threadpoolctl import threadpool_limits
+
+try:  # sets NumPy's BLAS thread count at run time (installed with scikit-learn)
+    from threadpoolctl import threadpool_limits
+except ImportError:  # then OPENBLAS_NUM_THREADS in the environment decides
+    threadpool_limits = None
 
 from minirnn.numpy import (
     gru_backward,
@@ -116,7 +121,12 @@ def main() -> None:
              f"{'ratio':>6} {'target':>7}"
     print(header)
     print("-" * len(header))
-    with threadpool_limits(limits=args.threads), torch.no_grad():
+    if threadpool_limits is None:
+        print("warning: threadpoolctl is not installed, so NumPy's BLAS uses "
+              f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')} threads")
+    limits = (threadpool_limits(limits=args.threads) if threadpool_limits is not None
+              else contextlib.nullcontext())
+    with limits, torch.no_grad():
         for size in args.sizes:
             N, T, D, H = SIZES[size]
             x = rng.standard_normal((N, T, D)).astype(np.float32)
