@@ -59,6 +59,20 @@ def test_summed_loss_starts_at_T_ln_V_and_its_gradient_is_T_times_the_mean():
             norms[name].append(np.sqrt(sum(np.sum(v**2) for v in g.values())))
     assert norms["sum"][1] > 2 * norms["sum"][0]
     assert norms["token_mean"][1] < 0.5 * norms["token_mean"][0]
+    # x16 in T: about x4 = sqrt(16) for the sum, not x16 (random targets' gradients cancel)
+    assert 2.5 < norms["sum"][1] / norms["sum"][0] < 7
+
+
+def test_batch_average_keeps_loss_and_gradient_size_as_N_grows():
+    V, loss_values, grad_norms = 27, [], []
+    for n_seq in (8, 64, 512):
+        x = np.random.default_rng(n_seq).integers(0, V, (n_seq, 16))
+        model = unrolling.MaskedCharRNN(V=V, H=32, seed=0, out_scale=0.1)
+        loss, grads = model.loss(x, x)
+        loss_values.append(loss)
+        grad_norms.append(np.sqrt(sum(np.sum(g**2) for g in grads.values())))
+    assert np.ptp(loss_values) < 0.01 * loss_values[0]
+    assert all(0.5 < b / a < 2 for a, b in zip(grad_norms, grad_norms[1:]))
 
 
 def test_per_sequence_mean_weighs_a_short_sequences_tokens_more():
