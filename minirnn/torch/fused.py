@@ -6,9 +6,10 @@ Same equations as ``cells.py``; what changes is how many operations PyTorch disp
 - each step does one in-place ``addmm_`` for the recurrent product and a handful of in-place
   elementwise ops that write straight into preallocated (T, N, .) buffers;
 - the backward is written by hand: every factor that does not depend on the incoming gradient
-  (gate derivatives times tanh(c), c_{t-1}, ...) is computed for many steps at once (the
-  LSTM: a cache-sized chunk of steps at a time), so each backward step is a few multiplies
-  and one ``addmm``; the weight gradients are one GEMM each over all steps after the loop.
+  (gate derivatives times tanh(c), c_{t-1}, ...) is computed for many steps at once (a
+  cache-sized chunk of steps at a time; the RNN's single factor for all steps), so each
+  backward step is a few multiplies and one ``addmm``; the weight gradients are one GEMM each
+  over all steps after the loop.
 
 Buffers are time-major. The hidden states live in ``hs`` of shape (T+1, N, H) with
 ``hs[0] = h_0`` and ``hs[t+1] = h_t``, so ``hs[t]`` is both step t's input state and, for the
@@ -103,12 +104,14 @@ def _input_grads(ctx, d_pre: Tensor, x_rows: Tensor, w_ih: Tensor, w_ih_index: i
     return dx, dw_ih
 
 
+# The LSTM and GRU backwards compute their step-independent factors a chunk of steps at a
+# time, sized so a chunk's factors (4 to 5 N*H numbers a step) stay in the CPU cache until the
+# loop reads them.
+_CHUNK_ELEMENTS = 1 << 15
+
+
 # ---------------------------------------------------------------------------------------------
 # LSTM
-
-# The backward computes its step-independent factors a chunk of steps at a time, sized so the
-# chunk's factors (about 5 * N * H numbers a step) stay in the CPU cache until the loop reads them.
-_CHUNK_ELEMENTS = 1 << 15
 
 
 def _lstm_factors(acts: Tensor, hs: Tensor, cs: Tensor, tanh_cs: Tensor, start: int, end: int):
@@ -302,6 +305,25 @@ class RNNFunction(torch.autograd.Function):
 # GRU
 
 
+def _gru_factors(acts: Tensor, hid: Tensor, hs: Tensor, start: int, end: int):
+    """Factors of the GRU backward for steps [start, end) that do not depend on the gradient.
+
+    acts (T, N, 3, H) activated r, z, n; hid (T, N, 3, H) the h W_hh^T + b_hh parts; hs
+    (T+1, N, H) states with h_0 first. Returns q_nz = [q_n, q_z] and q_rr = [q_r, r], each
+    (K, N, 2, H), K = end - start, such that da_n = dh * q_n, da_z = dh * q_z,
+    da_r = da_n * q_r and d(h W_hn^T + b_hn) = da_n * r, where
+    q_n = (1 - z)(1 - n^2),  q_z = (h_prev - n) z (1 - z),  q_r = (h W_hn^T + b_hn) r (1 - r).
+    """
+    r, z, n = acts[start:end].unbind(2)
+    q_nz = torch.empty_like(acts[start:end, :, :2])
+    torch.mul(1 - z, _one_minus_square(n), out=q_nz[:, :, 0])
+    torch.mul(hs[start:end] - n, torch.addcmul(z, z, z, value=-1), out=q_nz[:, :, 1])
+    q_rr = torch.empty_like(q_nz)
+    torch.mul(hid[start:end, :, 2], torch.addcmul(r, r, r, value=-1), out=q_rr[:, :, 0])
+    q_rr[:, :, 1] = r
+    return q_nz, q_rr
+
+
 class GRUFunction(torch.autograd.Function):
     """One GRU layer and direction over a whole sequence (torch's r, z, n equations).
 
@@ -351,16 +373,6 @@ class GRUFunction(torch.autograd.Function):
         steps, batch, hidden = dy.shape
         full = batch_sizes is None
 
-        # factors that do not depend on the incoming gradient, for all steps at once:
-        #   da_n = dh * q_n, da_z = dh * q_z, da_r = da_n * q_r, d(h W_hn^T + b_hn) = da_n * r
-        r, z, n_ = acts.unbind(2)
-        q_nz = torch.empty_like(acts[:, :, :2])  # (T, N, 2, H): q_n, q_z
-        torch.mul(1 - z, _one_minus_square(n_), out=q_nz[:, :, 0])
-        torch.mul(hs[:-1] - n_, torch.addcmul(z, z, z, value=-1), out=q_nz[:, :, 1])
-        q_rr = torch.empty_like(q_nz)  # (T, N, 2, H): q_r, r
-        torch.mul(hid[:, :, 2], torch.addcmul(r, r, r, value=-1), out=q_rr[:, :, 0])
-        q_rr[:, :, 1] = r
-
         # e holds per step [da_n, da_z, da_r, da_n * r], with a zero slot T; its last three
         # blocks times W_hh reordered to (z, r, n) are the recurrent gradient in one GEMM
         e = _alloc(full)(steps + 1, batch, 4, hidden, dtype=dy.dtype, device=dy.device)
@@ -368,20 +380,23 @@ class GRUFunction(torch.autograd.Function):
         w_zrn = w_hh.view(3, hidden, hidden)[[1, 0, 2]].reshape(3 * hidden, hidden)
         E_NZ, E_N, E_RNR = e[:, :, :2].unbind(0), e[:, :, :1].unbind(0), e[:, :, 2:].unbind(0)
         E_ZRN = e[:, :, 1:].flatten(2).unbind(0)
-        QNZ, QRR, ZZ, DY = q_nz.unbind(0), q_rr.unbind(0), z.unbind(0), dy.unbind(0)
+        ZZ, DY = acts[:, :, 1].unbind(0), dy.unbind(0)
         dh = _first_dh(dy, dh_n, batch_sizes)
-        for t in range(steps - 1, -1, -1):
-            n = batch if full else batch_sizes[t]
-            enz, en, ernr, ezrn, qnz, qrr, zz = _at(
-                t, n, batch, E_NZ, E_N, E_RNR, E_ZRN, QNZ, QRR, ZZ
-            )
-            torch.mul(dh.unsqueeze(1), qnz, out=enz)  # da_n, da_z
-            torch.mul(en, qrr, out=ernr)  # da_r, da_n * r
-            if t > 0:
-                dh_prev = torch.addcmul(DY[t - 1][:n], dh, zz).addmm_(ezrn, w_zrn)
-                dh = _next_dh(dh_prev, dy, dh_n, t, n, batch_sizes)
-            else:
-                dh0 = torch.addmm(dh * zz, ezrn, w_zrn)
+        chunk = max(1, _CHUNK_ELEMENTS // (batch * hidden))
+        for end in range(steps, 0, -chunk):
+            start = max(0, end - chunk)
+            QNZ, QRR = (q.unbind(0) for q in _gru_factors(acts, hid, hs, start, end))
+            for t in range(end - 1, start - 1, -1):
+                n = batch if full else batch_sizes[t]
+                qnz, qrr = _at(t - start, n, batch, QNZ, QRR)
+                enz, en, ernr, ezrn, zz = _at(t, n, batch, E_NZ, E_N, E_RNR, E_ZRN, ZZ)
+                torch.mul(dh.unsqueeze(1), qnz, out=enz)  # da_n, da_z
+                torch.mul(en, qrr, out=ernr)  # da_r, da_n * r
+                if t > 0:
+                    dh_prev = torch.addcmul(DY[t - 1][:n], dh, zz).addmm_(ezrn, w_zrn)
+                    dh = _next_dh(dh_prev, dy, dh_n, t, n, batch_sizes)
+                else:
+                    dh0 = torch.addmm(dh * zz, ezrn, w_zrn)
 
         # pre-activation gradients in torch's (r, z, n) order
         d_in = e[:steps, :, [2, 1, 0]].reshape(steps * batch, 3 * hidden)  # da_r, da_z, da_n
