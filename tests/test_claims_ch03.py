@@ -104,6 +104,12 @@ def test_numpy_rnn_matches_torch_nn_rnn_and_minirnn_torch_rnn():
         out_mini, _ = mini(x, h0)
     out_np, _ = rnn_forward(x.numpy(), h0[0].numpy(), Wx, Wh, b)
     assert np.abs(out_np - out_ref.numpy()).max() < 1e-12
+    cell = torch.nn.RNNCell(D, H, dtype=torch.float64)
+    cell.load_state_dict({k[:-3]: v for k, v in ref.state_dict().items()})
+    with torch.no_grad():
+        step_ref = cell(x[:, 0], h0[0]).numpy()
+    step_np, _ = rnn_step_forward(x[:, 0].numpy(), h0[0].numpy(), Wx, Wh, b)
+    assert np.abs(step_np - step_ref).max() < 1e-12
     assert (out_mini - out_ref).abs().max().item() < 1e-12
 
     lengths = np.array([7, 4, 2])
