@@ -67,3 +67,9 @@ def test_charlm_beats_bigram_which_beats_unigram_and_decoders_differ():
     assert k_ranks.max() < 5
     assert clm.distinct_ngram_fraction(greedy.numpy()) < clm.distinct_ngram_fraction(full.numpy())
     assert g_bits < k_bits < s_bits
+
+    # colder sampling: text more likely by the model's own measure
+    own = [clm.token_ranks_and_bits(model, prompt, model.generate(
+        prompt, 300, temperature=t, generator=torch.Generator().manual_seed(2)))[1]
+        for t in (0.3, 0.7, 1.0, 1.5)]
+    assert all(a < b for a, b in zip(own, own[1:]))

@@ -66,3 +66,15 @@ def test_carrying_the_state_beats_resetting_it_most_at_position_zero():
     assert pos[True].mean() < pos[False].mean() - 0.1
     assert pos[False][0] > pos[True][0] + 1.0
     assert pos[False][0] > pos[False][8:].mean() + 0.8
+    assert abs(pos[True][0] - pos[True][8:].mean()) < 0.3
+
+
+def test_a_larger_share_of_teaching_steps_learns_the_echo_sooner():
+    torch.set_num_threads(1)
+    steps = {}
+    for k in (9, 16):
+        _, losses = trunc.train_delayed_echo(k, lag=8, steps=600, seed=0)
+        smooth = np.convolve(losses, np.ones(20) / 20, mode="valid")
+        assert smooth.min() < 0.1
+        steps[k] = int(np.argmax(smooth < 0.1))
+    assert steps[16] < steps[9]
