@@ -4,7 +4,9 @@
     RELATION := "left of" | "right of" | "above" | "below"
 
 The relation is horizontal when the two shapes sit in different columns, vertical otherwise.
-Generated from a seed, no download.
+The shape named first is the one that comes first in reading order (row by row, left to right),
+so every image has exactly one correct caption (and "below" never occurs: a shape read first is
+never below the other). Generated from a seed, no download.
 """
 
 from __future__ import annotations
@@ -73,7 +75,8 @@ def make_shapes(n: int, seed: int = 0) -> tuple[ShapesData, Vocab]:
     cells = torch.zeros(n, GRID * GRID, dtype=torch.long)
     captions, ids = [], []
     for i in range(n):
-        where = torch.randperm(GRID * GRID, generator=g)[:2].tolist()
+        # Reading order fixes which shape is named first: one image, one caption.
+        where = sorted(torch.randperm(GRID * GRID, generator=g)[:2].tolist())
         colours = torch.randint(len(COLOURS), (2,), generator=g).tolist()
         shapes = torch.randint(len(SHAPES), (2,), generator=g).tolist()
         words = []
