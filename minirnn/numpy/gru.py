@@ -23,7 +23,7 @@ import numpy as np
 
 from minirnn.numpy import checks
 from minirnn.numpy.activations import sigmoid
-from minirnn.numpy.sequence import batch_major, step_mask, time_major, time_major_with_ones
+from minirnn.numpy.sequence import batch_major, step_mask, time_major_with_ones
 
 
 def _check_weights(s: checks.Shapes, Wx: Any, Wh: Any, bx: Any, bh: Any) -> None:
@@ -220,22 +220,26 @@ def gru_backward(
     WhT = np.ascontiguousarray(Wh.T)  # BLAS is faster on a contiguous (3H, H) than on Wh.T
     is_n = np.array([0, 0, 1], dtype=dtype)[:, None]  # (3, 1): marks the tanh gate n
 
-    # The gradient arriving at each output, time-major; padded steps get none.
-    dout = time_major(dh) if mask is None else np.multiply(time_major(dh), mask)
+    # The gradient arriving at each output is read straight from dh[:, t] (no time-major
+    # copy); on a ragged batch the mask zeroes it at padded steps.
     # dgates[t] holds step t's pre-activation gradients, laid out (N, 4, H) as
     # [input part of n (ax_n), r, z, hidden part of n (ah_n)]: so that [r, z, ah_n] (what
     # goes back through Wh) and [ax_n, r, z] (through Wx) are both contiguous column blocks.
     dgates = np.empty((T, N, 4 * H), dtype=dtype)
     dgates4 = dgates.reshape(T, N, 4, H)
     dnext = np.zeros((N, H), dtype=dtype)  # from step t + 1 back to h_t
-    scratch = np.empty((N, H), dtype=dtype)  # scratch buffers, reused at every step
+    dh_t = np.empty((N, H), dtype=dtype)  # scratch buffers, reused at every step
+    scratch = np.empty((N, H), dtype=dtype)
     slopes = np.empty((N, 3, H), dtype=dtype)
     for t in range(T - 1, -1, -1):
         gates3 = gates[t].reshape(N, 3, H)
         r, z, n = gates3[:, 0], gates3[:, 1], gates3[:, 2]
         d_axn, d_r, d_z, d_ahn = (dgates4[t, :, k] for k in range(4))
-        dh_t = dout[t]
-        dh_t += dnext  # total gradient on h_t: from its output and from step t + 1
+        if mask is None:  # total gradient on h_t: from its output and from step t + 1
+            np.add(dh[:, t], dnext, out=dh_t)
+        else:
+            np.multiply(dh[:, t], mask[t], out=dh_t)
+            dh_t += dnext
         # slope of each gate's nonlinearity in one pass over (N, 3, H):
         # s (1 - s) for the sigmoids r, z and (1 - n)(1 + n) for the tanh gate n
         np.subtract(1, gates3, out=slopes)

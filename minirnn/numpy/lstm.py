@@ -23,7 +23,7 @@ import numpy as np
 
 from minirnn.numpy import checks
 from minirnn.numpy.activations import sigmoid
-from minirnn.numpy.sequence import batch_major, step_mask, time_major, time_major_with_ones
+from minirnn.numpy.sequence import batch_major, step_mask, time_major_with_ones
 
 
 def _check_weights(s: checks.Shapes, Wx: Any, Wh: Any, b: Any) -> None:
@@ -225,19 +225,23 @@ def lstm_backward(
     WhT = np.ascontiguousarray(Wh.T)  # BLAS is faster on a contiguous (4H, H) than on Wh.T
     is_g = np.array([0, 0, 1, 0], dtype=dtype)[:, None]  # (4, 1): marks the tanh gate
 
-    # The gradient arriving at each output, time-major; padded steps get none.
-    dout = time_major(dh) if mask is None else np.multiply(time_major(dh), mask)
+    # The gradient arriving at each output is read straight from dh[:, t] (no time-major
+    # copy); on a ragged batch the mask zeroes it at padded steps.
     dgates = np.empty((T, N, 4 * H), dtype=dtype)  # dLoss/d(pre-activations of i, f, g, o)
     dgates4 = dgates.reshape(T, N, 4, H)
     dnext_h = np.zeros((N, H), dtype=dtype)  # from step t + 1 back to h_t
     dnext_c = np.zeros((N, H), dtype=dtype)  # from step t + 1 back to c_t
-    dc = np.empty((N, H), dtype=dtype)  # scratch buffers, reused at every step
+    dh_t = np.empty((N, H), dtype=dtype)  # scratch buffers, reused at every step
+    dc = np.empty((N, H), dtype=dtype)
     scratch = np.empty((N, H), dtype=dtype)
     slopes = np.empty((N, 4, H), dtype=dtype)
     for t in range(T - 1, -1, -1):
         i, f, g, o = gates4[t, :, 0], gates4[t, :, 1], gates4[t, :, 2], gates4[t, :, 3]
-        dh_t = dout[t]
-        dh_t += dnext_h  # total gradient on h_t: from its output and from step t + 1
+        if mask is None:  # total gradient on h_t: from its output and from step t + 1
+            np.add(dh[:, t], dnext_h, out=dh_t)
+        else:
+            np.multiply(dh[:, t], mask[t], out=dh_t)
+            dh_t += dnext_h
         # total gradient on c_t: from step t + 1, and through h_t = o * tanh(c_t)
         np.multiply(tanh_c[t], tanh_c[t], out=scratch)
         np.subtract(1, scratch, out=scratch)
