@@ -4,7 +4,7 @@ Model (row vectors, course notation): a_t = x_t Wx + h_{t-1} Wh + b, h_t = tanh(
 s_t = h_t Wy + by, L = sum_t L_t(s_t) averaged over the batch (temporal_softmax_loss).
 
 - `manual_bptt`: the backward pass as a readable loop, with two classic mistakes available as
-  `variant`s so that a gradient check can catch them;
+  values of `variant`, so that a gradient check can catch them;
 - `rnn_lm_loss` and `gradient_check_table`: the whole model's loss and gradients, and their
   numeric check for every parameter;
 - `lag_decomposition`: dL/dWh split into the contributions of each time lag t - k (from the

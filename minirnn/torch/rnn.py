@@ -161,7 +161,7 @@ class RNNBase(nn.Module):
 
     @property
     def impl(self) -> str:
-        """Which time loop forward uses: "fused" (fast, default) or "steps" (readable)."""
+        """The time loop that forward uses, "fused" (fast, default) or "steps" (readable)."""
         return self._impl
 
     @impl.setter
