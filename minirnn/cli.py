@@ -223,7 +223,7 @@ def add_charlm_commands(groups: argparse._SubParsersAction) -> None:
     train.add_argument("--dropout", type=float, default=0.0)
     train.add_argument("--batch-size", type=positive_int, default=32)
     train.add_argument("--seq-len", type=positive_int, default=64)
-    train.add_argument("--lr", type=positive_float, default=6e-3)
+    train.add_argument("--lr", type=positive_float, default=1e-2)
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--impl", choices=("minirnn", "torch"), default="torch",
                        help="recurrent layer: torch.nn's (fused oneDNN/cuDNN kernels, the "
