@@ -1,0 +1,150 @@
+"""Chapter 10: vanishing and exploding gradients, measured through Jacobians and spectra.
+
+Model (row vectors, course notation): h_t = phi(h_{t-1} Wh + u_t) with phi = tanh or the
+identity, where u_t = x_t Wx + b is the input drive of step t. The one-step Jacobian is
+
+    dh_t/dh_{t-1} = diag(phi'(a_t)) Wh^T           (entry (i, j) = d h_{t,i} / d h_{t-1,j})
+
+and dh_t/dh_{t-k} is the product of k of them. Everything below measures that product.
+
+- `orthogonal`: a random orthogonal matrix (QR of a Gaussian, signs fixed), to build
+  W = sigma * Q whose singular values all equal sigma;
+- `spectrum`: the largest singular value sigma_max and the spectral radius rho of a matrix;
+- `power_norms`: ||W^k||_2 for a list of k (the linear recurrence without inputs);
+- `jacobian_norms`: ||dh_k/dh_0||_2 for k = 1..T along a driven trajectory, plus the factors
+  phi'(a_t) met on the way;
+- `sigma_sweep`: `jacobian_norms` at lag T for W = sigma * Q over sigmas and input scales;
+- `crossing_sigma`: where that lag-T norm crosses 1 (log-linear interpolation);
+- `torch_default_whh`: the recurrent matrix torch.nn.RNN draws by default (uniform in
+  [-1/sqrt(H), 1/sqrt(H)]), as our Wh (its transpose).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+NONLINEARITIES = ("tanh", "linear")
+
+
+def orthogonal(H: int, seed: int = 0) -> np.ndarray:
+    """A random (H, H) orthogonal matrix, uniform over the orthogonal group (QR with sign fix)."""
+    if not isinstance(H, int | np.integer) or H < 1:
+        raise ValueError(f"H: expected a positive integer, got {H!r}")
+    rng = np.random.default_rng(seed)
+    q, r = np.linalg.qr(rng.normal(size=(H, H)))
+    return q * np.sign(np.diag(r))  # without the sign fix QR is not uniform
+
+
+def _square(name: str, W: np.ndarray) -> None:
+    if not isinstance(W, np.ndarray) or W.ndim != 2 or W.shape[0] != W.shape[1]:
+        raise ValueError(f"{name}: expected a square 2-D array (H, H), got "
+                         f"{getattr(W, 'shape', type(W).__name__)}")
+
+
+def spectrum(W: np.ndarray) -> dict[str, float]:
+    """{"sigma_max": largest singular value, "rho": spectral radius max |eigenvalue|} of W (H, H).
+
+    For a normal matrix (W W^T = W^T W) the two are equal; in general rho <= sigma_max.
+    """
+    _square("W", W)
+    return {"sigma_max": float(np.linalg.norm(W, 2)),
+            "rho": float(np.max(np.abs(np.linalg.eigvals(W))))}
+
+
+def power_norms(W: np.ndarray, ks: list[int] | np.ndarray) -> np.ndarray:
+    """||W^k||_2 (largest singular value of the k-th power) for each k in ks; W (H, H)."""
+    _square("W", W)
+    ks = np.asarray(ks)
+    if ks.ndim != 1 or np.any(ks < 0):
+        raise ValueError(f"ks: expected a 1-D list of non-negative integers, got {ks}")
+    out = np.empty(len(ks))
+    for n, k in enumerate(ks):
+        out[n] = np.linalg.norm(np.linalg.matrix_power(W, int(k)), 2)
+    return out
+
+
+def jacobian_norms(Wh: np.ndarray, drive: np.ndarray, nonlinearity: str = "tanh",
+                   h0: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Run h_t = phi(h_{t-1} Wh + u_t) and measure ||dh_k/dh_0||_2 for k = 1..T.
+
+    Inputs:
+    - Wh: (H, H) recurrent weights (row convention: the state multiplies from the left).
+    - drive: (T, H) the input term u_t = x_t Wx + b of each step.
+    - nonlinearity: "tanh" or "linear".
+    - h0: (H,) initial state, zeros by default.
+
+    Returns {"norms": (T,) with norms[k - 1] = ||dh_k/dh_0||_2 (largest singular value),
+    "step_norms": (T,) ||dh_k/dh_{k-1}||_2 of each single step, "deriv": (T, H) the factors
+    phi'(a_t), "states": (T + 1, H) h_0..h_T}.
+    """
+    _square("Wh", Wh)
+    H = Wh.shape[0]
+    if nonlinearity not in NONLINEARITIES:
+        raise ValueError(f"nonlinearity: expected one of {NONLINEARITIES}, got {nonlinearity!r}")
+    if not isinstance(drive, np.ndarray) or drive.ndim != 2 or drive.shape[1] != H:
+        raise ValueError(f"drive: expected shape (T, {H}), got "
+                         f"{getattr(drive, 'shape', type(drive).__name__)}")
+    h = np.zeros(H) if h0 is None else np.asarray(h0, dtype=float)
+    if h.shape != (H,):
+        raise ValueError(f"h0: expected shape ({H},), got {h.shape}")
+    T = drive.shape[0]
+    states, deriv = [h], np.empty((T, H))
+    norms, step_norms = np.empty(T), np.empty(T)
+    product = np.eye(H)  # dh_0/dh_0
+    for t in range(T):
+        a = h @ Wh + drive[t]
+        h = np.tanh(a) if nonlinearity == "tanh" else a
+        deriv[t] = 1.0 - h ** 2 if nonlinearity == "tanh" else 1.0
+        step = deriv[t][:, None] * Wh.T  # diag(phi'(a_t)) Wh^T
+        product = step @ product  # dh_t/dh_0 = (dh_t/dh_{t-1}) (dh_{t-1}/dh_0)
+        norms[t] = np.linalg.norm(product, 2)
+        step_norms[t] = np.linalg.norm(step, 2)
+        states.append(h)
+    return {"norms": norms, "step_norms": step_norms, "deriv": deriv,
+            "states": np.stack(states)}
+
+
+def sigma_sweep(sigmas: list[float], H: int = 64, T: int = 60, input_std: float = 1.0,
+                nonlinearity: str = "tanh", seeds: tuple[int, ...] = (0, 1, 2)
+                ) -> np.ndarray:
+    """Jacobian norms by lag for W = sigma * Q (Q random orthogonal), averaged in log space.
+
+    The drive u_t is Gaussian with standard deviation input_std per unit (unit-variance inputs
+    through an input layer that keeps the variance). Returns (len(sigmas), T): the geometric
+    mean over seeds of ||dh_k/dh_0||_2 for k = 1..T.
+    """
+    if input_std < 0:
+        raise ValueError(f"input_std: expected >= 0, got {input_std}")
+    out = np.zeros((len(sigmas), T))
+    for seed in seeds:
+        Q = orthogonal(H, seed)
+        drive = np.random.default_rng(1000 + seed).normal(0.0, input_std, (T, H))
+        for n, sigma in enumerate(sigmas):
+            out[n] += np.log(jacobian_norms(sigma * Q, drive, nonlinearity)["norms"])
+    return np.exp(out / len(seeds))
+
+
+def crossing_sigma(sigmas: np.ndarray, norms_at_T: np.ndarray) -> float:
+    """The sigma where the lag-T norm crosses 1, by linear interpolation of log(norm).
+
+    sigmas: (S,) increasing; norms_at_T: (S,) positive. Returns nan if it never crosses.
+    """
+    sigmas, logs = np.asarray(sigmas, float), np.log(np.asarray(norms_at_T, float))
+    if sigmas.shape != logs.shape or sigmas.ndim != 1:
+        raise ValueError(f"sigmas and norms_at_T: expected equal 1-D shapes, got "
+                         f"{sigmas.shape} and {logs.shape}")
+    for n in range(len(sigmas) - 1):
+        if logs[n] < 0 <= logs[n + 1]:
+            return float(sigmas[n] + (sigmas[n + 1] - sigmas[n]) * -logs[n]
+                         / (logs[n + 1] - logs[n]))
+    return float("nan")
+
+
+def torch_default_whh(H: int, seed: int = 0) -> np.ndarray:
+    """Our Wh (H, H) as torch.nn.RNN initialises it: weight_hh_l0 ~ U(-1/sqrt(H), 1/sqrt(H)),
+    transposed. Drawn by torch itself so that it is exactly torch's default."""
+    import torch
+
+    torch.manual_seed(seed)
+    layer = torch.nn.RNN(1, H)
+    return layer.weight_hh_l0.detach().double().numpy().T.copy()

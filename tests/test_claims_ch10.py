@@ -1,0 +1,104 @@
+"""Chapter 10's claims, each asserted in its direction on a small fixed seed."""
+
+from __future__ import annotations
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from minirnn.analysis import gradients
+from minirnn.numpy import rnn_backward, rnn_forward
+
+
+def test_backprop_sends_back_the_product_of_one_step_jacobians():
+    rng = np.random.default_rng(0)
+    H, T = 4, 6
+    Wh, drive = rng.normal(size=(H, H)) * 0.6, rng.normal(size=(T, H))
+    h, product = np.zeros(H), np.eye(H)
+    for u in drive:
+        h = np.tanh(h @ Wh + u)
+        product = np.diag(1 - h ** 2) @ Wh.T @ product
+    _, cache = rnn_forward(drive[None], np.zeros((1, H)), np.eye(H), Wh, np.zeros(H))
+    w = rng.normal(size=H)
+    dh = np.zeros((1, T, H))
+    dh[0, -1] = w
+    assert np.allclose(rnn_backward(dh, cache)[1][0], w @ product, atol=1e-12)
+    assert np.isclose(gradients.jacobian_norms(Wh, drive)["norms"][-1],
+                      np.linalg.norm(product, 2))
+
+
+def test_sigma_max_below_one_bounds_the_norm_by_sigma_max_to_the_k():
+    rng = np.random.default_rng(1)
+    for scale in (0.5, 0.9, 0.99):
+        W = rng.normal(size=(32, 32))
+        W *= scale / np.linalg.norm(W, 2)
+        run = gradients.jacobian_norms(W, rng.normal(0, 2.0, (40, 32)))
+        chain = np.cumprod(run["step_norms"])
+        k = np.arange(1, 41)
+        assert np.all(run["norms"] <= chain * (1 + 1e-9))
+        assert np.all(chain <= scale ** k * (1 + 1e-9))
+
+
+def test_non_normal_matrix_has_sigma_max_above_one_and_still_vanishes():
+    W = np.array([[0.9, 2.0], [0.0, 0.9]])
+    s = gradients.spectrum(W)
+    norms = gradients.power_norms(W, [10, 100, 120])
+    assert 2.3 < s["sigma_max"] < 2.4 and np.isclose(s["rho"], 0.9)
+    assert 7 < norms[0] < 8.5 and norms[1] < 1e-2
+    assert np.isclose(norms[2] ** (1 / 120), 0.9, atol=0.05)
+    assert np.allclose(gradients.power_norms(np.diag([0.9, 0.9]), [10]), 0.9 ** 10)
+
+
+def test_torch_default_whh_has_sigma_max_above_one_but_rho_near_0_6_and_vanishes():
+    for H, seed in ((32, 0), (64, 0), (64, 1), (128, 0)):
+        s = gradients.spectrum(gradients.torch_default_whh(H, seed))
+        assert 1.0 < s["sigma_max"] < 1.25 and 0.5 < s["rho"] < 0.7
+    W = gradients.torch_default_whh(64, 0)
+    drive = np.random.default_rng(0).normal(0.0, 1.0, (60, 64))
+    linear = gradients.jacobian_norms(W, drive, "linear")["norms"]
+    rate = (linear[59] / linear[29]) ** (1 / 30)
+    assert abs(rate - gradients.spectrum(W)["rho"]) < 0.05 and linear[59] < 1e-10
+
+
+def test_tanh_crossing_depends_on_input_scale():
+    threadpool_limits(1)
+    sigmas = [1.0, 1.1, 1.5, 1.7, 1.8, 1.9, 2.0]
+    std1 = gradients.sigma_sweep(sigmas, H=64, T=60, input_std=1.0)[:, -1]
+    std01 = gradients.sigma_sweep([0.9, 1.0, 1.1, 1.2], H=64, T=60, input_std=0.1)[:, -1]
+    linear = gradients.sigma_sweep(sigmas, H=64, T=60, nonlinearity="linear")[:, -1]
+    at = dict(zip(sigmas, std1))
+    assert 1e-11 < at[1.1] < 1e-7 and 1e-4 < at[1.5] < 1e-2 and 10 < at[2.0] < 1e4
+    assert 1.65 < gradients.crossing_sigma(np.array(sigmas), std1) < 1.95
+    assert 1.0 < gradients.crossing_sigma(np.array([0.9, 1.0, 1.1, 1.2]), std01) < 1.2
+    assert np.allclose(linear, np.array(sigmas) ** 60)  # linear: exactly sigma^k, any inputs
+    assert np.all(std1 < linear)
+
+
+def test_saturated_units_make_a_large_wh_vanish():
+    """A W_h with rho > 1 still vanishes when the units saturate (the trained-model effect)."""
+    W = gradients.orthogonal(32, 0) * 1.3
+    drive = np.random.default_rng(0).normal(0.0, 3.0, (60, 32))
+    run = gradients.jacobian_norms(W, drive)
+    assert gradients.spectrum(W)["rho"] > 1.2
+    assert np.median(run["deriv"]) < 0.1 and run["norms"][-1] < 1e-6
+
+
+def test_trained_char_rnn_has_rho_above_one_saturated_units_and_vanishing_jacobians():
+    import minirnn.toy as toy
+    from minirnn.analysis import unrolling
+    from minirnn.numpy import word_embedding_forward
+    from minirnn.torch.data.text import CharVocab, load_corpus
+
+    threadpool_limits(1)
+    text = load_corpus()
+    vocab = CharVocab.from_text(text)
+    ids = vocab.encode(text[:150_000]).numpy()
+    n = (len(ids) - 1) // 64
+    x, y = ids[: n * 64].reshape(n, 64), ids[1: n * 64 + 1].reshape(n, 64)
+    model = unrolling.MaskedCharRNN(V=len(vocab), H=64, E=32, seed=0)
+    toy.fit(model, x[:-16], y[:-16], steps=300, batch_size=32, lr=0.01, seed=0)
+    p = model.params
+    emb, _ = word_embedding_forward(x[-2:], p["W_embed"])
+    run = gradients.jacobian_norms(p["Wh"], emb[0] @ p["Wx"] + p["b"])
+    s = gradients.spectrum(p["Wh"])
+    assert s["sigma_max"] > 2 and s["rho"] > 1.2
+    assert np.median(run["deriv"]) < 0.1 and run["norms"][59] < 1e-6
