@@ -11,6 +11,7 @@ from minirnn.torch.data import (
     CharVocab,
     TBPTTBatcher,
     adding_problem,
+    copy_task,
     encode_names,
     load_corpus,
     make_shapes,
@@ -103,6 +104,16 @@ def test_sequence_classifier_regresses_adding_problem():
     mse = torch.nn.functional.mse_loss(model.predict(x[2000:]), y[2000:]).item()
     print(f"SequenceClassifier (regress), adding problem T=10: MSE {mse:.4f} (mean: 1/6)")
     assert mse <= 0.7 * (1 / 6), mse  # the mean predictor's error is 1/6
+
+
+def test_sequence_tagger_copy_task():
+    seed_everything(0)
+    x, y = copy_task(2200, delay=5, n_symbols=4, copy_len=3, seed=0)
+    model = SequenceTagger(0, 64, 5, cell="lstm", vocab_size=6, embed_size=16)
+    train(model, x[:2000], y[:2000], steps=200, lr=1e-2)
+    acc = accuracy(model.predict(x[2000:]), y[2000:])  # scored on the copied symbols only
+    print(f"SequenceTagger, copy task (delay 5): accuracy {acc:.3f} (chance 1/4)")
+    assert acc >= 2 / 4, acc
 
 
 def test_seq2seq_translates_unseen_numbers():
