@@ -44,7 +44,7 @@ def test_delayed_echo_needs_k_above_the_lag():
     torch.set_num_threads(1)
     for k, solved in [(8, False), (9, True)]:
         for seed in (0, 1):
-            model, _ = trunc.train_delayed_echo(k, lag=8, steps=600, seed=seed)
+            model, _ = trunc.train_delayed_echo(k, lag=8, steps=500, seed=seed)
             acc = trunc.echo_accuracy(model, 8)
             assert (acc > 0.98) if solved else (acc < 0.6), (k, seed, acc)
 
@@ -73,7 +73,7 @@ def test_a_larger_share_of_teaching_steps_learns_the_echo_sooner():
     torch.set_num_threads(1)
     steps = {}
     for k in (9, 16):
-        _, losses = trunc.train_delayed_echo(k, lag=8, steps=600, seed=0)
+        _, losses = trunc.train_delayed_echo(k, lag=8, steps=500, seed=0)
         smooth = np.convolve(losses, np.ones(20) / 20, mode="valid")
         assert smooth.min() < 0.1
         steps[k] = int(np.argmax(smooth < 0.1))
