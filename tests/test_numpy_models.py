@@ -79,9 +79,9 @@ def test_char_rnn_overfits_one_sentence(cell: str) -> None:
     opt = Adam(lr=1e-2)
     first, _ = model.loss(x, y)
     assert first / T == pytest.approx(np.log(len(CHARS)), rel=0.2)  # starts near ln V
-    for _ in range(300):
+    for _ in range(400):  # train a little past the target so that greedy decoding is exact
         loss, grads = model.loss(x, y)
-        if loss / T < 0.05:
+        if loss / T < 0.02:
             break
         clip_grad_norm(grads, 5.0)
         opt.step(model.params, grads)
@@ -116,9 +116,9 @@ def test_captioning_rnn_overfits_and_samples_the_captions(cell: str) -> None:
                           cell_type=cell, seed=0)
     opt = Adam(lr=1e-2)
     words_per_caption = (captions[:, 1:] != WORD_TO_IDX["<NULL>"]).sum(axis=1).mean()
-    for _ in range(500):
+    for _ in range(600):  # a little past the target, so that greedy decoding is exact
         loss, grads = model.loss(features, captions)
-        if loss / words_per_caption < 0.05:
+        if loss / words_per_caption < 0.02:
             break
         opt.step(model.params, grads)
     assert loss / words_per_caption < 0.05
