@@ -1,0 +1,173 @@
+"""Chapter 13's measurements: what a bidirectional layer sees, and what it must not be used for.
+
+- `appears_later_task`, `unidirectional_ceiling`: a tagging task whose tag at step t is whether
+  the token x_t occurs again after t, and the exact best accuracy any left-to-right model can
+  reach on it (the future is independent of the past, so it can only guess by position).
+- `train_tagger`, `tag_accuracy`: train a `SequenceTagger` on it and score it.
+- `first_token_task`, `LastOutputClassifier`, `train_classifier`: a many-to-one task whose label
+  is the first token, and a classifier that reads `output[:, -1]` instead of both final states.
+- `BidirectionalLM`, `train_lm`, `loss_by_position`: a "language model" with a bidirectional
+  layer, trained to predict x_{t+1}, and its loss at each position of a window.
+
+Batch-first throughout: ids (N, T), tags (N, T), logits (N, T, C).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from minirnn.torch.models import SequenceClassifier, SequenceTagger, recurrent_layer
+
+# --------------------------------------------------------------------------- tagging task
+
+
+def appears_later_task(n: int, T: int, V: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """ids (n, T) uniform in [0, V); tags (n, T): 1 where ids[:, t] occurs again at some s > t."""
+    if n < 1 or T < 2 or V < 2:
+        raise ValueError(f"n, T, V: expected n >= 1, T >= 2, V >= 2, got {n}, {T}, {V}")
+    g = torch.Generator().manual_seed(seed)
+    ids = torch.randint(V, (n, T), generator=g)
+    same = ids[:, :, None] == ids[:, None, :]  # same[n, t, s]
+    later = torch.triu(torch.ones(T, T, dtype=torch.bool), diagonal=1)  # s > t
+    tags = (same & later).any(dim=-1).long()
+    return ids, tags
+
+
+def unidirectional_ceiling(T: int, V: int) -> float:
+    """The best mean per-step accuracy of any model that sees only x_1..x_t on
+    `appears_later_task`: the future tokens are independent of the past, so the tag at t is 1 with
+    probability p_t = 1 - (1 - 1/V)^(T-1-t) whatever was read, and the best guess scores
+    max(p_t, 1 - p_t)."""
+    if T < 2 or V < 2:
+        raise ValueError(f"T, V: expected T >= 2 and V >= 2, got {T}, {V}")
+    p = 1 - (1 - 1 / V) ** (T - 1 - np.arange(T))
+    return float(np.maximum(p, 1 - p).mean())
+
+
+def train_tagger(bidirectional: bool, T: int = 20, V: int = 6, hidden_size: int = 32,
+                 steps: int = 300, batch: int = 64, lr: float = 1e-2, seed: int = 0,
+                 cell: str = "gru") -> SequenceTagger:
+    """A `SequenceTagger` trained with Adam on fresh batches of `appears_later_task`."""
+    torch.manual_seed(seed)
+    model = SequenceTagger(0, hidden_size, 2, cell=cell, vocab_size=V, embed_size=16,
+                           bidirectional=bidirectional)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    for step in range(steps):
+        ids, tags = appears_later_task(batch, T, V, seed=100_000 * (seed + 1) + step)
+        loss = model.loss(ids, tags)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    return model
+
+
+def tag_accuracy(model: nn.Module, ids: torch.Tensor, tags: torch.Tensor) -> np.ndarray:
+    """Accuracy at each position, shape (T,)."""
+    return (model.predict(ids) == tags).float().mean(dim=0).numpy()
+
+
+# --------------------------------------------------------------------------- many-to-one
+
+
+def first_token_task(n: int, T: int, V: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """ids (n, T) uniform in [0, V); label (n,) = ids[:, 0], the token read first."""
+    if n < 1 or T < 1 or V < 2:
+        raise ValueError(f"n, T, V: expected n >= 1, T >= 1, V >= 2, got {n}, {T}, {V}")
+    g = torch.Generator().manual_seed(seed)
+    ids = torch.randint(V, (n, T), generator=g)
+    return ids, ids[:, 0].clone()
+
+
+class LastOutputClassifier(SequenceClassifier):
+    """A bidirectional `SequenceClassifier` that classifies from ``output[:, -1]`` (the layer's
+    output at the last step, both halves) instead of the two directions' final states. The
+    backward half of that output has read only the last token."""
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        if lengths is not None:
+            raise ValueError("lengths: LastOutputClassifier reads output[:, -1]; pass no lengths")
+        out, _ = self.encoder(x)
+        return self.head(out[:, -1])
+
+
+def train_classifier(read: str, T: int = 30, V: int = 6, hidden_size: int = 32,
+                     steps: int = 200, batch: int = 64, lr: float = 1e-2, seed: int = 0,
+                     cell: str = "rnn") -> SequenceClassifier:
+    """Train a bidirectional classifier on `first_token_task`; ``read`` is "final_states" (the
+    course's `SequenceClassifier`) or "last_output" (`LastOutputClassifier`)."""
+    kinds = {"final_states": SequenceClassifier, "last_output": LastOutputClassifier}
+    if read not in kinds:
+        raise ValueError(f"read must be one of {tuple(kinds)}, got {read!r}")
+    torch.manual_seed(seed)
+    model = kinds[read](0, hidden_size, V, cell=cell, vocab_size=V, embed_size=16,
+                        bidirectional=True)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    for step in range(steps):
+        ids, labels = first_token_task(batch, T, V, seed=100_000 * (seed + 1) + step)
+        loss = model.loss(ids, labels)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    return model
+
+
+# --------------------------------------------------------------------------- language model
+
+
+class BidirectionalLM(nn.Module):
+    """Embedding, one recurrent layer (bidirectional or not), head: ids (N, T) -> logits (N, T, V)
+    for the *next* character. With ``bidirectional=True`` the backward half at step t has read
+    x_{t+1}, the very character it is asked to predict (at every step but the last)."""
+
+    def __init__(self, vocab_size: int, hidden_size: int = 64, bidirectional: bool = True,
+                 cell: str = "gru") -> None:
+        super().__init__()
+        self.embed = nn.Embedding(vocab_size, 32)
+        self.rnn = recurrent_layer(cell, 32, hidden_size, bidirectional=bidirectional)
+        self.head = nn.Linear(hidden_size * (2 if bidirectional else 1), vocab_size)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        out, _ = self.rnn(self.embed(ids))
+        return self.head(out)
+
+
+def _windows(data: torch.Tensor, batch: int, T: int, g: torch.Generator
+             ) -> tuple[torch.Tensor, torch.Tensor]:
+    starts = torch.randint(len(data) - T - 1, (batch,), generator=g)
+    x = torch.stack([data[s : s + T] for s in starts.tolist()])
+    y = torch.stack([data[s + 1 : s + T + 1] for s in starts.tolist()])
+    return x, y
+
+
+def train_lm(data: torch.Tensor, vocab_size: int, bidirectional: bool, T: int = 32,
+             steps: int = 300, batch: int = 32, lr: float = 5e-3, seed: int = 0
+             ) -> tuple[BidirectionalLM, list[float]]:
+    """Train on random windows of ``data`` (1-D ids) to predict the next character; returns the
+    model and the training loss (nats per character) at every step."""
+    torch.manual_seed(seed)
+    g = torch.Generator().manual_seed(seed)
+    model = BidirectionalLM(vocab_size, bidirectional=bidirectional)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    losses = []
+    for _ in range(steps):
+        x, y = _windows(data, batch, T, g)
+        logits = model(x)
+        loss = nn.functional.cross_entropy(logits.reshape(-1, vocab_size), y.reshape(-1))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    return model, losses
+
+
+@torch.no_grad()
+def loss_by_position(model: BidirectionalLM, data: torch.Tensor, T: int = 32, n: int = 256,
+                     seed: int = 1) -> np.ndarray:
+    """Mean next-character loss (nats) at each position of ``n`` random windows, shape (T,)."""
+    g = torch.Generator().manual_seed(seed)
+    x, y = _windows(data, n, T, g)
+    logits = model(x)
+    loss = nn.functional.cross_entropy(logits.transpose(1, 2), y, reduction="none")
+    return loss.mean(dim=0).numpy()

@@ -1,0 +1,95 @@
+"""Chapter 13's claims, each asserted in its direction on a small fixed seed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import minirnn.analysis.bidirectional as bi
+import minirnn.torch as mt
+from minirnn.numpy import bidirectional_forward, gru_forward
+from minirnn.torch.data import CharVocab, load_corpus, split_text
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """One thread: several test processes share two cores, and a busy BLAS pool is slower."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def test_backward_half_is_a_forward_gru_on_the_reversed_sequence():
+    rng = np.random.default_rng(0)
+    D, H = 3, 4
+    fwd = (rng.normal(size=(D, 3 * H)), rng.normal(size=(H, 3 * H)), rng.normal(size=3 * H),
+           rng.normal(size=3 * H))
+    bwd = tuple(rng.normal(size=p.shape) for p in fwd)
+    x = rng.normal(size=(2, 7, D))
+    out, _ = bidirectional_forward(x, np.zeros((2, 2, H)), fwd, bwd, cell="gru")
+    h_rev, _ = gru_forward(x[:, ::-1], np.zeros((2, H)), *bwd)
+    assert np.allclose(out[..., H:], h_rev[:, ::-1])
+    assert not np.allclose(out[..., H:], gru_forward(x, np.zeros((2, H)), *bwd)[0])
+
+
+def test_unidirectional_tagger_stays_at_the_ceiling_and_bidirectional_passes_it():
+    ids, tags = bi.appears_later_task(500, 20, 6, seed=7)
+    ceiling = bi.unidirectional_ceiling(20, 6)
+    uni = bi.train_tagger(False, steps=150, batch=32)
+    both = bi.train_tagger(True, steps=150, batch=32)
+    assert bi.tag_accuracy(uni, ids, tags).mean() <= ceiling + 0.02
+    assert bi.tag_accuracy(both, ids, tags).mean() >= max(0.9, ceiling + 0.08)
+
+
+def test_backward_half_of_last_output_has_read_only_the_last_token():
+    torch.manual_seed(0)
+    layer = mt.GRU(8, 16, batch_first=True, bidirectional=True)
+    a = torch.randn(1, 10, 8)
+    b = a.clone()
+    b[:, :-1] = torch.randn(1, 9, 8)
+    with torch.no_grad():
+        (out_a, hn_a), (out_b, hn_b) = layer(a), layer(b)
+    assert torch.equal(out_a[0, -1, 16:], out_b[0, -1, 16:])
+    assert (hn_a[1] - hn_b[1]).abs().max() > 0.1
+    assert torch.equal(hn_a[1, 0], out_a[0, 0, 16:])
+
+
+def test_classifier_on_final_states_beats_one_on_last_output():
+    ids, labels = bi.first_token_task(500, 30, 6, seed=7)
+    acc = {read: float((bi.train_classifier(read, steps=100, batch=32).predict(ids) == labels)
+                       .float().mean()) for read in ("final_states", "last_output")}
+    assert acc["final_states"] >= 0.9
+    assert acc["last_output"] <= acc["final_states"] - 0.2
+
+
+def test_ragged_batch_with_lengths_equals_each_alone_and_padding_spoils_backward_only():
+    torch.manual_seed(0)
+    layer = mt.GRU(8, 16, batch_first=True, bidirectional=True)
+    lengths = [10, 6, 3]
+    batch = torch.randn(3, 10, 8)
+    for n, length in enumerate(lengths):
+        batch[n, length:] = 0.0
+    with torch.no_grad():
+        packed, _ = layer(batch, lengths=torch.tensor(lengths))
+        padded, _ = layer(batch)
+        for n, length in enumerate(lengths):
+            alone = layer(batch[n : n + 1, :length])[0][0]
+            assert torch.allclose(packed[n, :length], alone, atol=1e-6)
+            assert torch.allclose(padded[n, :length, :16], alone[:, :16], atol=1e-6)
+            if length < 10:
+                assert (padded[n, :length, 16:] - alone[:, 16:]).abs().max() > 0.05
+
+
+def test_bidirectional_lm_reads_the_answer_except_at_the_last_step():
+    text = load_corpus()[:200_000]
+    train_text, val_text = split_text(text)
+    vocab = CharVocab.from_text(text)
+    train_ids, val_ids = vocab.encode(train_text), vocab.encode(val_text)
+    uni, _ = bi.train_lm(train_ids, len(vocab), bidirectional=False, T=16, steps=80)
+    both, _ = bi.train_lm(train_ids, len(vocab), bidirectional=True, T=16, steps=80)
+    uni_loss = bi.loss_by_position(uni, val_ids, T=16)
+    bi_loss = bi.loss_by_position(both, val_ids, T=16)
+    assert bi_loss[:-1].mean() < 0.5 * uni_loss[:-1].mean()
+    assert bi_loss[-1] > 0.9 * uni_loss[:-1].mean()
