@@ -1,0 +1,156 @@
+"""Chapter 11: gradient clipping, measured on the adding problem with plain SGD.
+
+- `AddingRNN`: a tanh RNN (orthogonal W_hh) that reads the adding problem's (value, marker)
+  pairs and regresses the sum from its last state;
+- `clip`: the three rules side by side on a list of gradient tensors (global norm as
+  Pascanu et al. 2013 and torch.nn.utils.clip_grad_norm_, norm per tensor, and value), returning
+  clipped copies so that the raw gradient stays available;
+- `cosine`: the cosine between two gradients flattened over all tensors;
+- `train_adding`: plain SGD with one clipping rule, recording the loss, the raw gradient norm,
+  and the cosine of every rule's clipped gradient with the raw one at every step;
+- `input_gradient_norms`: how much gradient reaches each input step (to show what clipping
+  cannot change);
+- `cliff_loss`: Pascanu et al.'s one-unit recurrence x_t = w sigmoid(x_{t-1}) + b, whose loss
+  surface has a cliff.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from torch import nn
+
+from minirnn.torch.data.synthetic import adding_problem
+
+RULES = ("none", "value", "norm", "tensor_norm")
+
+
+class AddingRNN(nn.Module):
+    """x (N, T, 2) -> prediction (N,): torch.nn.RNN (tanh, batch-first) then a linear readout
+    of the last state. W_hh starts orthogonal (gain 1) with init="orthogonal", or as torch
+    draws it (uniform, spectral radius about 0.6) with init="default"; the rest as torch."""
+
+    def __init__(self, hidden_size: int = 32, seed: int = 0, init: str = "orthogonal") -> None:
+        super().__init__()
+        if init not in ("orthogonal", "default"):
+            raise ValueError(f"init: expected 'orthogonal' or 'default', got {init!r}")
+        torch.manual_seed(seed)
+        self.rnn = nn.RNN(2, hidden_size, batch_first=True)
+        if init == "orthogonal":
+            nn.init.orthogonal_(self.rnn.weight_hh_l0)
+        self.readout = nn.Linear(hidden_size, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.ndim != 3 or x.shape[-1] != 2:
+            raise ValueError(f"x: expected shape (N, T, 2), got {tuple(x.shape)}")
+        out, _ = self.rnn(x)
+        return self.readout(out[:, -1]).squeeze(-1)
+
+
+def clip(grads: list[torch.Tensor], rule: str, threshold: float) -> list[torch.Tensor]:
+    """Clipped copies of grads (a list of tensors of any shapes).
+
+    rule: "none"; "norm" rescales all tensors by threshold / ||g|| when the joint L2 norm
+    ||g|| exceeds threshold (direction kept); "tensor_norm" does the same for each tensor on its
+    own; "value" clamps every entry to [-threshold, threshold].
+    """
+    if rule not in RULES:
+        raise ValueError(f"rule: expected one of {RULES}, got {rule!r}")
+    if not threshold > 0:
+        raise ValueError(f"threshold: expected a positive number, got {threshold}")
+    if rule == "none":
+        return [g.clone() for g in grads]
+    if rule == "value":
+        return [g.clamp(-threshold, threshold) for g in grads]
+    if rule == "norm":
+        total = torch.sqrt(sum((g.double() ** 2).sum() for g in grads))
+        scale = min(1.0, threshold / float(total)) if total > 0 else 1.0
+        return [g * scale for g in grads]
+    out = []
+    for g in grads:
+        n = float(g.double().norm())
+        out.append(g * min(1.0, threshold / n) if n > 0 else g.clone())
+    return out
+
+
+def cosine(a: list[torch.Tensor], b: list[torch.Tensor]) -> float:
+    """Cosine of the angle between two gradients given as lists of same-shaped tensors."""
+    if len(a) != len(b) or any(x.shape != y.shape for x, y in zip(a, b)):
+        raise ValueError("a and b: expected lists of tensors with the same shapes")
+    va = torch.cat([x.double().flatten() for x in a])
+    vb = torch.cat([y.double().flatten() for y in b])
+    return float(va @ vb / (va.norm() * vb.norm()))
+
+
+def train_adding(rule: str, T: int = 20, hidden_size: int = 32, lr: float = 0.2,
+                 steps: int = 800, threshold: float = 1.0, batch_size: int = 32,
+                 seed: int = 0, eval_size: int = 1000) -> dict[str, np.ndarray]:
+    """Train `AddingRNN` with plain SGD on the adding problem, clipping by `rule`.
+
+    Returns {"loss": (steps,) training MSE per step (nan once it diverged), "grad_norm":
+    (steps,) the raw gradient norm before clipping, "cosine": {rule: (steps,)} the cosine of
+    each rule's clipped gradient with the raw one, "eval_mse": held-out MSE after training
+    (nan if diverged), "baseline_mse": MSE of predicting the mean of the held-out targets}.
+    The run stops at the first non-finite loss; later entries stay nan.
+    """
+    if rule not in RULES:
+        raise ValueError(f"rule: expected one of {RULES}, got {rule!r}")
+    model = AddingRNN(hidden_size, seed)
+    x_all, y_all = adding_problem(steps * batch_size, T, seed=seed)
+    x_eval, y_eval = adding_problem(eval_size, T, seed=10_000 + seed)
+    loss_hist, norm_hist = np.full(steps, np.nan), np.full(steps, np.nan)
+    cos_hist = {r: np.full(steps, np.nan) for r in RULES[1:]}
+    params = list(model.parameters())
+    for step in range(steps):
+        xb = x_all[step * batch_size:(step + 1) * batch_size]
+        yb = y_all[step * batch_size:(step + 1) * batch_size]
+        loss = torch.mean((model(xb) - yb) ** 2)
+        if not torch.isfinite(loss):
+            break
+        model.zero_grad()
+        loss.backward()
+        raw = [p.grad.detach().clone() for p in params]
+        loss_hist[step] = float(loss.detach())
+        norm_hist[step] = float(torch.sqrt(sum((g.double() ** 2).sum() for g in raw)))
+        if not math.isfinite(norm_hist[step]):
+            break
+        for r in cos_hist:
+            cos_hist[r][step] = cosine(clip(raw, r, threshold), raw)
+        with torch.no_grad():
+            for p, g in zip(params, clip(raw, rule, threshold)):
+                p -= lr * g
+    with torch.no_grad():
+        pred = model(x_eval)
+        eval_mse = float(torch.mean((pred - y_eval) ** 2))
+    baseline = float(torch.mean((y_eval - y_eval.mean()) ** 2))
+    return {"loss": loss_hist, "grad_norm": norm_hist, "cosine": cos_hist,
+            "eval_mse": eval_mse if math.isfinite(eval_mse) else float("nan"),
+            "baseline_mse": baseline, "model": model}
+
+
+def input_gradient_norms(model: AddingRNN, x: torch.Tensor, y: torch.Tensor) -> np.ndarray:
+    """||dL/dx_t|| for every step t of the MSE loss on (x (N, T, 2), y (N,)): how much gradient
+    reaches each input step. Returns (T,), the Frobenius norm over the batch and features."""
+    if y.shape != x.shape[:1]:
+        raise ValueError(f"y: expected shape ({x.shape[0]},), got {tuple(y.shape)}")
+    x = x.clone().requires_grad_(True)
+    loss = torch.mean((model(x) - y) ** 2)
+    (dx,) = torch.autograd.grad(loss, x)
+    return dx.double().norm(dim=(0, 2)).numpy()
+
+
+def cliff_loss(w: np.ndarray, b: np.ndarray, T: int = 50, x0: float = 0.5,
+               target: float = 0.7) -> np.ndarray:
+    """Pascanu et al.'s one-unit model: x_t = w sigmoid(x_{t-1}) + b, loss (x_T - target)^2.
+
+    w, b: arrays of the same shape (a grid). Returns the loss on that grid.
+    """
+    w, b = np.asarray(w, float), np.asarray(b, float)
+    if w.shape != b.shape:
+        raise ValueError(f"w and b: expected the same shape, got {w.shape} and {b.shape}")
+    x = np.full(w.shape, x0)
+    for _ in range(T):
+        x = w / (1.0 + np.exp(-x)) + b
+    return (x - target) ** 2
