@@ -58,6 +58,13 @@ def positive_float(text: str) -> float:
     return value
 
 
+def non_negative_float(text: str) -> float:
+    value = float(text)
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
 def pick_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -235,7 +242,8 @@ def add_charlm_commands(groups: argparse._SubParsersAction) -> None:
     sample = commands.add_parser("sample", help="generate text from a trained run")
     sample.add_argument("dir")
     sample.add_argument("--prime", help="text to start from (default: a new line)")
-    sample.add_argument("--temperature", type=positive_float, default=1.0)
+    sample.add_argument("--temperature", type=non_negative_float, default=1.0,
+                        help="softmax temperature; 0 picks the most likely character (greedy)")
     sample.add_argument("--top-k", type=positive_int)
     sample.add_argument("--length", type=positive_int, default=300)
     sample.add_argument("--seed", type=int, default=0)

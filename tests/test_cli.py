@@ -50,6 +50,10 @@ def test_train_sample_eval(text_file, tmp_path, capsys):
           "--temperature", "0.5", "--top-k", "3"])
     assert capsys.readouterr().out == sample  # seeded
 
+    main(["charlm", "sample", str(out), "--prime", "the ", "--length", "30", "--temperature", "0"])
+    greedy = capsys.readouterr().out
+    assert greedy.startswith("the ") and len(greedy.rstrip("\n")) == 34
+
     assert main(["charlm", "eval", str(out)]) == 0
     bpc = float(capsys.readouterr().out.split("bits per character: ")[1].split()[0])
     assert bpc < 0.7 * torch.tensor(len(vocab)).log2().item()  # well below uniform guessing
