@@ -44,9 +44,12 @@ def test_delayed_echo_needs_k_above_the_lag():
     torch.set_num_threads(1)
     for k, solved in [(8, False), (9, True)]:
         for seed in (0, 1):
-            model, _ = trunc.train_delayed_echo(k, lag=8, steps=500, seed=seed)
-            acc = trunc.echo_accuracy(model, 8)
-            assert (acc > 0.98) if solved else (acc < 0.6), (k, seed, acc)
+            model, losses = trunc.train_delayed_echo(k, lag=8, steps=500, seed=seed)
+            acc, late = trunc.echo_accuracy(model, 8), np.mean(losses[-100:])
+            if solved:
+                assert acc > 0.98 and late < 0.1, (k, seed, acc, late)
+            else:
+                assert acc < 0.6 and late > 0.68, (k, seed, acc, late)
 
 
 def test_carrying_the_state_beats_resetting_it_most_at_position_zero():
