@@ -96,3 +96,15 @@ def test_token_ranks_and_bits_on_a_known_table():
                                            torch.tensor([2, 0]))
     assert list(ranks) == [1, 0]  # after 0, id 2 is second; after 2 (uniform) id 0 ties at top
     assert np.isclose(bits, -(np.log2(0.3) + np.log2(1 / 3)) / 2)
+
+
+def test_remaining_bad_inputs_name_the_argument():
+    with pytest.raises(ValueError, match="x: expected a 1-D integer array"):
+        clm.memoryless_floor_nats(np.array([[0, 1]]), np.array([[1, 2]]))
+    with pytest.raises(IndexError, match=r"x: expected ids in \[0, 4\)"):
+        clm.HelloRNN().forward(np.array([0, 4]), np.array([1, 2]))
+    with pytest.raises(ValueError, match="temperature: expected a number >= 0"):
+        clm.softmax_t(np.zeros(3), -1.0)
+    with pytest.raises(ValueError, match=r"prime, ids: expected shapes \(P,\)"):
+        clm.token_ranks_and_bits(_Bigram(torch.zeros(3, 3)), torch.tensor([], dtype=torch.long),
+                                 torch.tensor([0]))

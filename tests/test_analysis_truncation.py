@@ -95,3 +95,12 @@ def test_no_carry_drops_the_new_epoch_flag():
     batcher = trunc.TBPTTBatcher(torch.arange(50), batch_size=2, seq_len=5)
     x, y = trunc.NoCarry(batcher).next_batch()
     assert x.shape == y.shape == (2, 5) and torch.equal(y[:, :-1], x[:, 1:])
+
+
+def test_remaining_bad_inputs_name_the_argument():
+    with pytest.raises(ValueError, match="T, k, lag"):
+        trunc.gradient_reach(0, 2, T=10)
+    with pytest.raises(ValueError, match="k: expected k >= 1"):
+        trunc.train_delayed_echo(0)
+    with pytest.raises(ValueError, match=r"ids: expected shape \(L,\)"):
+        trunc.loss_by_position(_Counter(), torch.zeros(2, 10, dtype=torch.long), k=4, carry=True)
