@@ -1,0 +1,137 @@
+"""Chapter 12's claims, each asserted in its direction on a small fixed seed."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from minirnn.analysis import lstm_gradients
+from minirnn.numpy import lstm_forward, lstm_step_forward, sigmoid
+from minirnn.torch.data.synthetic import adding_problem
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "experiments" / "results"
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    torch.set_num_threads(1)
+
+
+def test_numpy_lstm_equals_torch_lstm():
+    rng = np.random.default_rng(0)
+    N, D, H = 3, 5, 4
+    torch.manual_seed(0)
+    layer = torch.nn.LSTM(D, H, batch_first=True).double()
+    xs, h0 = rng.normal(size=(N, 7, D)), rng.normal(size=(N, H))
+    with torch.no_grad():
+        out, _ = layer(torch.from_numpy(xs), (torch.from_numpy(h0)[None],
+                                              torch.zeros(1, N, H, dtype=torch.float64)))
+    p = {k: v.detach().numpy() for k, v in layer.named_parameters()}
+    ours, _ = lstm_forward(xs, h0, p["weight_ih_l0"].T, p["weight_hh_l0"].T,
+                           p["bias_ih_l0"] + p["bias_hh_l0"])
+    assert np.allclose(ours, out.numpy(), atol=1e-12)
+
+
+def test_cell_partial_is_diag_f_but_two_step_total_is_not_the_product():
+    rng = np.random.default_rng(1)
+    D, H = 2, 3
+    Wx, Wh, b = rng.normal(size=(D, 4 * H)), rng.normal(size=(H, 4 * H)), rng.normal(size=4 * H)
+    x1, x2 = rng.normal(size=(1, D)), rng.normal(size=(1, D))
+    h0, c0 = rng.normal(size=(1, H)), rng.normal(size=(1, H))
+
+    def one(c):
+        return lstm_step_forward(x1, h0, c, Wx, Wh, b)[1]
+
+    def two(c):
+        h1, c1, _ = lstm_step_forward(x1, h0, c, Wx, Wh, b)
+        return lstm_step_forward(x2, h1, c1, Wx, Wh, b)[1]
+
+    def jac(fn, eps=1e-6):
+        return np.stack([(fn(c0 + eps * e) - fn(c0 - eps * e))[0] / (2 * eps)
+                         for e in np.eye(H)[:, None]], axis=1)
+
+    f1 = sigmoid((x1 @ Wx + h0 @ Wh + b)[:, H:2 * H])[0]
+    h1, _, _ = lstm_step_forward(x1, h0, c0, Wx, Wh, b)
+    f2 = sigmoid((x2 @ Wx + h1 @ Wh + b)[:, H:2 * H])[0]
+    assert np.allclose(jac(one), np.diag(f1), atol=1e-8)
+    assert np.abs(jac(two) - np.diag(f2 * f1)).max() > 1e-3
+
+
+def test_forget_bias_orders_the_40_step_jacobian_and_beats_vanilla():
+    x = torch.randn(40, 8, generator=torch.Generator().manual_seed(0))
+    totals, runs = [], []
+    for bias in (0.0, 1.0, 3.0):
+        torch.manual_seed(0)
+        lstm = torch.nn.LSTM(8, 32)
+        lstm_gradients.set_forget_bias(lstm, bias)
+        runs.append(lstm_gradients.state_jacobian_norms(lstm, x))
+        totals.append(runs[-1]["total"][-1])
+    torch.manual_seed(0)
+    vanilla = lstm_gradients.rnn_jacobian_norms(torch.nn.RNN(8, 32), x)[-1]
+    assert vanilla < 1e-9 and 1e-10 < totals[0] < 1e-6 and 1e-4 < totals[1] < 1e-1
+    assert 1 < totals[2] < 100
+    for r in runs:  # the total is more than the cell path alone
+        assert np.all(r["cell"][9:] > r["forget_product"][9:])
+
+
+def test_trained_lstm_has_a_long_memory_cell_and_a_larger_jacobian():
+    trained = lstm_gradients.AddingModel("lstm", 32)
+    trained.load_state_dict(torch.load(RESULTS / "lstm_adding" / "lstm_T50_seed0.pt"))
+    fresh = lstm_gradients.AddingModel("lstm", 32, seed=0)
+    x, _ = adding_problem(1, 50, seed=3)
+    a = lstm_gradients.state_jacobian_norms(trained.layer, x[0])
+    b = lstm_gradients.state_jacobian_norms(fresh.layer, x[0])
+    assert a["total"][39] > 100 * b["total"][39]
+    assert a["forget_product"][39] > 0.3 > 1e-3 > b["forget_product"][39]
+    assert np.sum(a["f"].min(axis=0) > 0.9) >= 1 > np.sum(b["f"].min(axis=0) > 0.9)
+
+
+def test_committed_adding_results_vanilla_fails_at_50_lstm_solves_both():
+    runs = json.loads((RESULTS / "lstm_adding" / "results.json").read_text())["runs"]
+    solved = {(r["cell"], r["T"]): 0 for r in runs}
+    for r in runs:
+        solved[r["cell"], r["T"]] += r["solved"]
+    assert solved == {("rnn", 10): 3, ("rnn", 50): 0, ("lstm", 10): 3, ("lstm", 50): 3}
+
+
+def test_rerun_vanilla_solves_10():
+    assert lstm_gradients.train_adding("rnn", 10, steps=1000, seed=0)["solved"]
+
+
+def test_rerun_vanilla_fails_50():
+    r = lstm_gradients.train_adding("rnn", 50, steps=1000, seed=0)
+    assert not r["solved"] and r["eval_mse"] > 0.9 * r["baseline_mse"]
+
+
+def test_rerun_lstm_solves_50():
+    assert lstm_gradients.train_adding("lstm", 50, steps=1000, seed=0)["solved"]
+
+
+def _interpretable_script():
+    spec = importlib.util.spec_from_file_location(
+        "interpretable_cells", ROOT / "experiments" / "interpretable_cells.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_interpretable_cells_small_rerun_of_the_experiment_code_path():
+    results = _interpretable_script().run(steps=5, held_out_chars=1000, hidden_size=16)
+    assert set(results["features"]) == {"inside parentheses", "inside backticks"}
+    for entry in results["features"].values():
+        for net in ("trained", "untrained"):
+            assert -1 <= entry[net]["test_corr"] <= 1 and 0 <= entry[net]["unit"] < 16
+            assert len(entry[net]["excerpt_states"]) == len(results["excerpt"])
+
+
+def test_committed_interpretable_cells_beat_an_untrained_networks_best_cell():
+    results = json.loads((RESULTS / "interpretable_cells" / "results.json").read_text())
+    for entry in results["features"].values():
+        assert entry["trained"]["test_corr"] > entry["untrained"]["test_corr"] + 0.2
+    assert min(e["trained"]["test_corr"] for e in results["features"].values()) > 0.4
