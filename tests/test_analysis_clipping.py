@@ -48,6 +48,8 @@ def test_errors_name_the_argument():
         clipping.AddingRNN(4)(torch.zeros(2, 3, 5))
     with pytest.raises(ValueError, match="init"):
         clipping.AddingRNN(4, init="xavier")
+    with pytest.raises(ValueError, match="optimizer"):
+        clipping.train_adding("norm", steps=1, optimizer="rmsprop")
     with pytest.raises(ValueError, match="w and b"):
         clipping.cliff_loss(np.zeros(3), np.zeros(2))
 

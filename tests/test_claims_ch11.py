@@ -63,3 +63,9 @@ def test_clipping_cannot_fix_vanishing():
     assert np.all(clipped <= reach)
     valued = clipping.clip([torch.from_numpy(reach)], "value", float(reach[-1]) / 10)[0].numpy()
     assert np.all(np.abs(valued) <= np.abs(reach))
+
+
+def test_unclipped_adam_does_not_explode_on_the_same_task():
+    r = clipping.train_adding("none", lr=0.01, steps=800, seed=0, optimizer="adam")
+    assert np.isfinite(r["loss"]).all() and np.nanmax(r["grad_norm"]) < 100
+    assert r["eval_mse"] < r["baseline_mse"]

@@ -86,8 +86,12 @@ def cosine(a: list[torch.Tensor], b: list[torch.Tensor]) -> float:
 
 def train_adding(rule: str, T: int = 20, hidden_size: int = 32, lr: float = 0.2,
                  steps: int = 800, threshold: float = 1.0, batch_size: int = 32,
-                 seed: int = 0, eval_size: int = 1000) -> dict[str, np.ndarray]:
-    """Train `AddingRNN` with plain SGD on the adding problem, clipping by `rule`.
+                 seed: int = 0, eval_size: int = 1000, optimizer: str = "sgd"
+                 ) -> dict[str, np.ndarray]:
+    """Train `AddingRNN` with plain SGD (or Adam) on the adding problem, clipping by `rule`.
+
+    optimizer: "sgd" (plain: p -= lr * clipped gradient) or "adam" (torch.optim.Adam at lr,
+    fed the clipped gradient).
 
     Returns {"loss": (steps,) training MSE per step (nan once it diverged), "grad_norm":
     (steps,) the raw gradient norm before clipping, "cosine": {rule: (steps,)} the cosine of
@@ -97,7 +101,10 @@ def train_adding(rule: str, T: int = 20, hidden_size: int = 32, lr: float = 0.2,
     """
     if rule not in RULES:
         raise ValueError(f"rule: expected one of {RULES}, got {rule!r}")
+    if optimizer not in ("sgd", "adam"):
+        raise ValueError(f"optimizer: expected 'sgd' or 'adam', got {optimizer!r}")
     model = AddingRNN(hidden_size, seed)
+    adam = torch.optim.Adam(model.parameters(), lr=lr) if optimizer == "adam" else None
     x_all, y_all = adding_problem(steps * batch_size, T, seed=seed)
     x_eval, y_eval = adding_problem(eval_size, T, seed=10_000 + seed)
     loss_hist, norm_hist = np.full(steps, np.nan), np.full(steps, np.nan)
@@ -120,7 +127,12 @@ def train_adding(rule: str, T: int = 20, hidden_size: int = 32, lr: float = 0.2,
             cos_hist[r][step] = cosine(clip(raw, r, threshold), raw)
         with torch.no_grad():
             for p, g in zip(params, clip(raw, rule, threshold)):
-                p -= lr * g
+                if adam is None:
+                    p -= lr * g
+                else:
+                    p.grad.copy_(g)
+        if adam is not None:
+            adam.step()
     with torch.no_grad():
         pred = model(x_eval)
         eval_mse = float(torch.mean((pred - y_eval) ** 2))
