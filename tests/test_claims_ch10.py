@@ -102,3 +102,21 @@ def test_trained_char_rnn_has_rho_above_one_saturated_units_and_vanishing_jacobi
     s = gradients.spectrum(p["Wh"])
     assert s["sigma_max"] > 2 and s["rho"] > 1.2
     assert np.median(run["deriv"]) < 0.1 and run["norms"][59] < 1e-6
+
+
+def test_exercise_relu_crossing_is_just_above_one_and_independent_of_input_scale():
+    Q = gradients.orthogonal(64, 0)
+
+    def relu_norm(W, drive):
+        h, product = np.zeros(64), np.eye(64)
+        for u in drive:
+            a = h @ W + u
+            h = np.maximum(a, 0)
+            product = (a > 0)[:, None] * W.T @ product
+        return np.linalg.norm(product, 2)
+
+    for std in (1.0, 0.1):
+        drive = np.random.default_rng(1000).normal(0, std, (60, 64))
+        assert relu_norm(1.0 * Q, drive) < 1e-3 and relu_norm(1.2 * Q, drive) > 1
+    d1 = np.random.default_rng(1000).normal(0, 1.0, (60, 64))
+    assert np.isclose(relu_norm(1.4 * Q, d1), relu_norm(1.4 * Q, 0.1 * d1), rtol=1e-9)
