@@ -2,7 +2,7 @@
 
 Run from the repository root:
 
-    OMP_WAIT_POLICY=PASSIVE python experiments/interpretable_cells.py [--steps 3000]
+    OMP_WAIT_POLICY=PASSIVE python experiments/interpretable_cells.py [--steps 8000]
 
 Trains minirnn.analysis.interpretable.CharLSTM (128 cells, embeddings of 32, chunks of 128
 characters, Adam 3e-3) on the first 90% of the corpus, then reads 20,000 held-out characters and,
@@ -69,7 +69,7 @@ def run(steps: int, held_out_chars: int = 20_000, hidden_size: int = 128, seed: 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--steps", type=int, default=3000)
+    parser.add_argument("--steps", type=int, default=8000)
     args = parser.parse_args()
     results = run(args.steps)
     OUT.mkdir(parents=True, exist_ok=True)
