@@ -50,7 +50,8 @@ BEAM_WIDTHS = (1, 2, 3, 5)
 def beam_statistics(model, images: torch.Tensor, targets: list[list[int]]) -> dict:
     """Mean log-probability and exact rate of beam search at each width, against greedy."""
     greedy = greedy_captions(model, images)
-    greedy_lp = [caption_log_prob(model, im, ids) for im, ids in zip(images, greedy)]
+    greedy_lp = [caption_log_prob(model, im, ids, eos=len(ids) < 12)  # 12: the max length
+                 for im, ids in zip(images, greedy)]
     out = {"greedy_mean_log_prob": sum(greedy_lp) / len(greedy_lp),
            "greedy_exact": sum(g == t for g, t in zip(greedy, targets)) / len(targets)}
     for width in BEAM_WIDTHS:

@@ -245,7 +245,7 @@ def teacher_forced_position_accuracy(model: nn.Module, data: ShapesData) -> list
     predicted = model(data.images, data.captions_in).argmax(-1)
     target = data.captions_out
     valid = target != IGNORE_INDEX
-    right = ((predicted == target) & valid).sum(0).float()
+    right = ((predicted == target) & valid).sum(0).double()  # float64: r / c as Python divides
     return (right / valid.sum(0).clamp(min=1)).tolist()
 
 
