@@ -151,3 +151,20 @@ def test_a_wider_beam_is_not_more_likely_for_every_image(grid):
     lower = [b["beam5"]["lower_than_greedy"] for res in results.values()
              for b in res["beam"].values()]
     assert max(lower) > 0
+
+
+def test_the_frozen_cnn_names_grid_cells_and_v_is_its_penultimate_layer(grid):
+    results = grid[0]
+    for res in results.values():
+        assert res["encoder_cell_accuracy"] > 0.9
+    encoder = ShapesEncoder()
+    images = torch.zeros(2, 3, 32, 32)
+    assert encoder.features(images).shape == (2, encoder.classify.in_features)
+
+
+def test_attention_costs_about_a_third_more_parameters():
+    encoder = ShapesEncoder()
+    for cell in cap.CELLS:
+        counts = [sum(p.numel() for p in cap.build_captioner(c, cell, 16, encoder).parameters()
+                      if p.requires_grad) for c in ("every_step", "attention")]
+        assert 1.25 < counts[1] / counts[0] < 1.45
