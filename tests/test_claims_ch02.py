@@ -1,0 +1,33 @@
+"""Chapter 2's claims: each architecture's model, retrained small, beats an input-blind baseline;
+and the stored full-size results say the same."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from threadpoolctl import threadpool_limits
+
+from minirnn.analysis import architectures as arch
+
+RESULTS = Path(__file__).resolve().parent.parent / "experiments" / "results" / "architectures"
+
+
+@pytest.mark.parametrize("name", arch.TASKS)
+def test_quick_run_beats_the_input_blind_baseline(name):
+    torch.set_num_threads(1)
+    with threadpool_limits(1):
+        run = arch.run_task(name, quick=True)
+    r = run.results
+    assert arch.beats_chance(r["score"], r["baseline"]), r
+    assert run.history["loss"][-1] < run.history["loss"][0]
+
+
+def test_stored_full_size_results_beat_their_baselines():
+    stored = json.loads((RESULTS / "results.json").read_text())
+    assert sorted(stored) == sorted(arch.TASKS)
+    for name, r in stored.items():
+        assert arch.beats_chance(r["score"], r["baseline"]), (name, r)
+        assert (RESULTS / f"{name}.pt").stat().st_size < 5 * 2**20  # weights under 5 MB
