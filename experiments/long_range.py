@@ -1,0 +1,78 @@
+"""The appendix's long-range benchmark: adding and copy tasks over T, four cells, several seeds.
+
+    OMP_WAIT_POLICY=PASSIVE python experiments/long_range.py            # the committed grid
+    OMP_WAIT_POLICY=PASSIVE python experiments/long_range.py --fresh    # start over
+    OMP_WAIT_POLICY=PASSIVE python experiments/long_range.py --seeds 2 --runs-file runs_seed2.json
+    OMP_WAIT_POLICY=PASSIVE python experiments/long_range.py --seeds 1 --tasks copy \
+        --runs-file runs_seed1_copy.json
+
+The last form runs some seeds only, into their own file, so that two processes can share a grid;
+the summary is built from every runs*.json in the results folder.
+
+Runs go seed by seed (all configurations of seed 0, then seed 1, ...), and each finished run is
+appended to experiments/results/long_range/runs.json at once, so an interrupted grid keeps what
+it finished and a restart skips it. At the end it writes summary.json (success counts and median
+errors per task, cell and T) and prints the table. One thread: about 25 minutes on a busy 2-core
+machine. The logic is minirnn.analysis.long_range; tests/test_claims_appendix.py reruns it small.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import torch
+
+from minirnn.analysis.long_range import CELLS, run_one, summarise
+
+OUT = Path(__file__).resolve().parent / "results" / "long_range"
+GRID = {"adding": (10, 30, 100, 200), "copy": (10, 30, 100)}
+SEEDS = (0, 1, 2)
+STEPS = 1000
+
+
+def format_table(rows: list[dict]) -> str:
+    lines = [f"{'task':7s} {'cell':7s} {'T':>4s} {'success':>8s} {'median error':>13s}"]
+    for r in rows:
+        lines.append(f"{r['task']:7s} {r['cell']:7s} {r['T']:4d} "
+                     f"{r['successes']:>4d} / {r['runs']:<1d} {r['median_error']:13.4f}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--fresh", action="store_true", help="discard finished runs")
+    parser.add_argument("--steps", type=int, default=STEPS)
+    parser.add_argument("--seeds", type=int, nargs="+", default=list(SEEDS))
+    parser.add_argument("--tasks", nargs="+", default=list(GRID), choices=list(GRID))
+    parser.add_argument("--runs-file", default="runs.json", help="file name in the results folder")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+    OUT.mkdir(parents=True, exist_ok=True)
+    runs_file = OUT / args.runs_file
+    runs = [] if args.fresh or not runs_file.exists() else json.loads(runs_file.read_text())
+    done = {(r["task"], r["cell"], r["T"], r["seed"]) for r in runs}
+    for seed in args.seeds:
+        for task in args.tasks:
+            lengths = GRID[task]
+            for T in lengths:
+                for cell in CELLS:
+                    if (task, cell, T, seed) in done:
+                        continue
+                    run = run_one(task, cell, T, seed, steps=args.steps)
+                    runs.append(run)
+                    runs_file.write_text(json.dumps(runs, indent=1))
+                    print(f"seed {seed} {task:6s} T={T:3d} {cell:6s} error {run['error']:.4f} "
+                          f"success {run['success']!s:5s} ({run['seconds']:.0f} s)", flush=True)
+    every_run = [r for f in sorted(OUT.glob("runs*.json")) for r in json.loads(f.read_text())]
+    rows = summarise(every_run)
+    (OUT / "summary.json").write_text(json.dumps(rows, indent=1))
+    print(format_table(rows))
+    print(f"wrote {runs_file} and {OUT / 'summary.json'} ({len(every_run)} runs in all)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
