@@ -93,3 +93,26 @@ def test_bidirectional_lm_reads_the_answer_except_at_the_last_step():
     bi_loss = bi.loss_by_position(both, val_ids, T=16)
     assert bi_loss[:-1].mean() < 0.5 * uni_loss[:-1].mean()
     assert bi_loss[-1] > 0.9 * uni_loss[:-1].mean()
+
+
+def test_bidirectional_input_gradient_is_the_sum_of_both_directions():
+    from minirnn.numpy import bidirectional_backward, eval_numerical_gradient_array, rel_error
+
+    rng = np.random.default_rng(1)
+    D, H = 3, 4
+    fwd = (rng.normal(size=(D, 3 * H)) * 0.5, rng.normal(size=(H, 3 * H)) * 0.5,
+           rng.normal(size=3 * H), rng.normal(size=3 * H))
+    bwd = tuple(rng.normal(size=p.shape) * 0.5 for p in fwd)
+    x = rng.normal(size=(2, 5, D))
+    h0 = np.zeros((2, 2, H))
+    out, cache = bidirectional_forward(x, h0, fwd, bwd, cell="gru")
+    upstream = rng.normal(size=out.shape)
+    dx, _, _, _ = bidirectional_backward(upstream, cache)
+    numeric = eval_numerical_gradient_array(
+        lambda v: bidirectional_forward(v, h0, fwd, bwd, cell="gru")[0], x, upstream)
+    assert rel_error(dx, numeric) < 1e-7
+    # each half alone is not the input gradient
+    only_fwd = upstream.copy()
+    only_fwd[..., H:] = 0
+    dx_fwd, _, _, _ = bidirectional_backward(only_fwd, cache)
+    assert rel_error(dx_fwd, numeric) > 1e-2
