@@ -7,8 +7,8 @@
     OMP_WAIT_POLICY=PASSIVE python experiments/long_range.py --seeds 1 --tasks copy \
         --runs-file runs_seed1_copy.json
 
-The last two forms run some seeds (or tasks) only, into their own file, so that two processes can share a grid;
-the summary is built from every runs*.json in the results folder.
+The last two forms run some seeds (or tasks) only, into their own file, so that several processes
+can share a grid; the summary is built from every runs*.json in the results folder.
 
 Runs go seed by seed (all configurations of seed 0, then seed 1, ...), and each finished run is
 appended to experiments/results/long_range/runs.json at once, so an interrupted grid keeps what
