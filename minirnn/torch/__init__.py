@@ -22,4 +22,6 @@ __all__ = [
     "run_steps",
 ]
 
-# --- task models, datasets, training, decoding: exports added by the lead engineer below ---
+# Task models, datasets, training, decoding and checkpoints live in submodules, imported by name
+# (`minirnn.torch.models`, `.data`, `.train`, `.decode`, `.checkpoint`), so that
+# `import minirnn.torch` stays as light as `import torch.nn`.
