@@ -5,6 +5,8 @@
     python -m minirnn charlm sample DIR [--prime TEXT] [--temperature T] [--top-k K]
                                         [--length N] [--seed S]
     python -m minirnn charlm eval DIR [--text FILE]
+    python -m minirnn assignments build [--out DIR] [--solution] [NAME ...]
+    python -m minirnn assignments grade DIR [--json FILE] [--time-limit S]
 
 Each group of subcommands registers itself in one small function (``add_charlm_commands``);
 another group is one more such function and one more line in ``build_parser``. Errors a user can
@@ -255,11 +257,62 @@ def add_charlm_commands(groups: argparse._SubParsersAction) -> None:
     evaluate.set_defaults(func=charlm_eval)
 
 
+# -- assignments -------------------------------------------------------------------------------
+def assignments_build(args: argparse.Namespace) -> int:
+    from minirnn.assignments import build, catalog
+
+    try:
+        chosen = [catalog.get(name) for name in args.names] or list(catalog.ASSIGNMENTS.values())
+    except ValueError as err:
+        raise CLIError(str(err)) from None
+    for a in chosen:
+        try:
+            folder, archive = build.build(a, args.out, solution=args.solution)
+        except build.MarkerError as err:
+            raise CLIError(str(err)) from None
+        print(f"{a.name}: {folder} and {archive} ({a.points} points)")
+    return 0
+
+
+def assignments_grade(args: argparse.Namespace) -> int:
+    from minirnn.assignments import grade
+
+    try:
+        result = grade.grade(args.dir, limit=args.time_limit)
+    except grade.GradeError as err:
+        raise CLIError(str(err)) from None
+    print(grade.report(result))
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    return 0
+
+
+def add_assignment_commands(groups: argparse._SubParsersAction) -> None:
+    group = groups.add_parser("assignments", help="build the student assignments, grade them")
+    commands = group.add_subparsers(dest="command", required=True)
+
+    build = commands.add_parser("build", help="write each assignment's student folder and zip")
+    build.add_argument("names", nargs="*", metavar="NAME", help="assignments (default: all)")
+    build.add_argument("--out", default="assignments_out",
+                       help="output folder (default %(default)s)")
+    build.add_argument("--solution", action="store_true",
+                       help="keep the solutions (the reference folder, for checking the grader)")
+    build.set_defaults(func=assignments_build)
+
+    grade = commands.add_parser("grade", help="run the graded tests on a student folder")
+    grade.add_argument("dir", help="a student folder written by 'assignments build'")
+    grade.add_argument("--json", metavar="FILE", help="also write the result as JSON")
+    grade.add_argument("--time-limit", type=positive_float, default=20.0, metavar="SECONDS",
+                       help="per graded test (default 20)")
+    grade.set_defaults(func=assignments_grade)
+
+
 # -- the parser --------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="minirnn", description="The minirnn course's tools.")
     groups = parser.add_subparsers(dest="group", required=True)
     add_charlm_commands(groups)
+    add_assignment_commands(groups)
     return parser
 
 

@@ -1,0 +1,292 @@
+"""Build an assignment: the student folder and a zip that is byte-identical across builds.
+
+    build(assignment, out)  ->  out/<name>/   and   out/<name>.zip
+
+The student folder holds
+- minirnn/<package>/: a copy of the package's sources with every ``# BEGIN SOLUTION`` ...
+  ``# END SOLUTION`` region replaced by ``raise NotImplementedError("<function>: see chapter N")``
+  (indented like the region), so the copy still imports;
+- <name>.ipynb: the assignment notebook, solution cells cleared by nbgrader's ClearSolutions and
+  ClearHiddenTests preprocessors (used as a library: no database, no course directory);
+- tests/<graded file>: the graded tests, to check one's work locally;
+- README.md: set-up, what to implement, how to check;
+- assignment.json: the assignment's name, so ``grade`` knows which tests to run.
+
+``solution=True`` keeps the solutions (only the marker lines go): the reference folder that the
+autograder must give full points.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import zipfile
+from pathlib import Path
+
+from minirnn.assignments.catalog import Assignment
+
+PACKAGE_ROOT = Path(__file__).resolve().parents[1]  # the minirnn package folder
+HERE = Path(__file__).resolve().parent
+BEGIN, END = "# BEGIN SOLUTION", "# END SOLUTION"
+ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip can hold: no build clock leaks in
+_DEF = re.compile(r"^\s*def\s+(\w+)\s*\(")
+_BARE_KEYWORD = re.compile(r"(else|try|finally|except|pass|break|continue|return)\s*:?")
+
+
+class MarkerError(ValueError):
+    """Unbalanced or misplaced solution markers in a source file."""
+
+
+def solution_regions(text: str, where: str = "source") -> list[tuple[str, list[str]]]:
+    """The solution regions of a Python source: (enclosing function name, lines inside)."""
+    regions: list[tuple[str, list[str]]] = []
+    function, inside = None, None
+    for number, line in enumerate(text.splitlines(), start=1):
+        match = _DEF.match(line)
+        if match and inside is None:
+            function = match.group(1)
+        marker = line.strip()
+        if marker == BEGIN:
+            if inside is not None:
+                raise MarkerError(f"{where}:{number}: {BEGIN} inside another solution region")
+            if function is None:
+                raise MarkerError(f"{where}:{number}: {BEGIN} outside a function")
+            inside = []
+        elif marker == END:
+            if inside is None:
+                raise MarkerError(f"{where}:{number}: {END} without {BEGIN}")
+            regions.append((function, inside))
+            inside = None
+        elif inside is not None:
+            inside.append(line)
+    if inside is not None:
+        raise MarkerError(f"{where}: {BEGIN} of {function} is never closed")
+    return regions
+
+
+def cut_solutions(text: str, chapters: dict[str, int], solution: bool = False,
+                  where: str = "source") -> str:
+    """The student version of a Python source (or, with solution=True, the marker-free one).
+
+    Every region becomes one ``raise NotImplementedError("f: see chapter N")`` line at the
+    indentation of its BEGIN marker; `chapters` must name every function that holds a region.
+    """
+    solution_regions(text, where)  # validates the markers before anything is cut
+    out: list[str] = []
+    function, inside = None, False
+    for line in text.splitlines():
+        match = _DEF.match(line)
+        if match and not inside:
+            function = match.group(1)
+        marker = line.strip()
+        if marker == BEGIN:
+            inside = True
+            if not solution:
+                if function not in chapters:
+                    raise MarkerError(f"{where}: no chapter is given for {function!r} "
+                                      f"(add it to the assignment's chapters)")
+                indent = line[: len(line) - len(line.lstrip())]
+                out.append(f'{indent}raise NotImplementedError("{function}: see chapter '
+                           f'{chapters[function]}")')
+        elif marker == END:
+            inside = False
+        elif solution or not inside:
+            out.append(line)
+    return "\n".join(out) + "\n"
+
+
+def all_chapters() -> dict[str, int]:
+    """Function -> chapter over every assignment (a bundle cuts every region it ships)."""
+    from minirnn.assignments.catalog import ASSIGNMENTS
+
+    merged: dict[str, int] = {}
+    for a in ASSIGNMENTS.values():
+        merged.update(a.chapters)
+    return merged
+
+
+def clear_notebook(source: str) -> str:
+    """The student notebook: nbgrader's ClearSolutions and ClearHiddenTests, no database."""
+    import nbformat
+    from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions
+
+    nb = nbformat.reads(source, as_version=4)
+    resources: dict = {}
+    for preprocessor in (ClearSolutions(enforce_metadata=False),
+                         ClearHiddenTests(enforce_metadata=False)):
+        nb, resources = preprocessor.preprocess(nb, resources)
+    for cell in nb.cells:  # nothing executed is handed out
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    return nbformat.writes(nb) + "\n"
+
+
+def notebook_solution(source: str) -> str:
+    """The reference notebook: only the ``### BEGIN/END SOLUTION`` marker lines removed."""
+    import nbformat
+
+    nb = nbformat.reads(source, as_version=4)
+    for cell in nb.cells:
+        lines = cell.source.split("\n")
+        cell.source = "\n".join(
+            line for line in lines
+            if line.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION",
+                                    "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"))
+    return nbformat.writes(nb) + "\n"
+
+
+def readme(a: Assignment) -> str:
+    """The student README: set-up, what to implement, how to check locally."""
+    todo = "\n".join(f"- `minirnn/{m}`" for m in a.modules)
+    functions = "\n".join(f"- `{f}` (chapter {c})" for f, c in a.chapters.items())
+    questions = "\n".join(f"| {q.title} | {q.points} |" for q in a.questions)
+    return f"""# {a.title}
+
+## Set-up
+Use the course's environment (`make setup` in the course repository, or
+`pip install -r requirements.txt` there). Work inside this folder: its `minirnn/` is your copy
+of the course package, and Python imports it instead of the installed one when you start
+Python, Jupyter or pytest here.
+
+## What to implement
+Every function body that reads `raise NotImplementedError("...: see chapter N")` in
+
+{todo}
+
+The functions of this assignment, with the chapter that explains each:
+
+{functions}
+
+Other functions may also be stubs (they belong to other assignments); this assignment's tests
+do not call them. Keep the argument checks at the top of each function: they are not graded but
+they catch shape mistakes early. The notebook `{a.name}.ipynb` walks through the same functions
+with small examples; cells marked `# YOUR CODE HERE` are yours.
+
+## Checking your work
+    python -m pytest tests -q
+
+runs the graded tests on your code. The grader runs the same tests in a fresh process, each
+with a time limit and no network.
+
+| Question | Points |
+|---|---|
+{questions}
+| **Total** | **{a.points}** |
+"""
+
+
+def student_files(a: Assignment, solution: bool = False, root: Path = PACKAGE_ROOT,
+                  assets: Path = HERE) -> dict[str, bytes]:
+    """Every file of the student folder: relative path -> bytes.
+
+    `root` is the minirnn package folder the sources are cut from, `assets` the folder holding
+    notebooks/ and graded/ (tests point both at samples of their own).
+    """
+    files: dict[str, bytes] = {}
+    chapters = {**all_chapters(), **a.chapters}
+    cut = set()  # functions whose solution regions were found
+    files["minirnn/__init__.py"] = (root / "__init__.py").read_bytes()
+    for package in a.packages:
+        for path in sorted((root / package).rglob("*")):
+            if not path.is_file() or "__pycache__" in path.parts or path.suffix == ".pyc":
+                continue
+            rel = "minirnn/" + path.relative_to(root).as_posix()
+            data = path.read_bytes()
+            if path.suffix == ".py":
+                text = data.decode("utf-8")
+                cut.update(function for function, _ in solution_regions(text, rel))
+                data = cut_solutions(text, chapters, solution, where=rel).encode("utf-8")
+            files[rel] = data
+    missing = [function for function in a.chapters if function not in cut]
+    if missing:  # building anyway would hand the solution out
+        raise MarkerError(f"{a.name}: no solution region marked in {', '.join(missing)}")
+    notebook = (assets / "notebooks" / a.notebook).read_text(encoding="utf-8")
+    files[a.notebook] = (notebook_solution(notebook) if solution
+                         else clear_notebook(notebook)).encode("utf-8")
+    files["tests/" + a.graded] = (assets / "graded" / a.graded).read_bytes()
+    files["README.md"] = readme(a).encode("utf-8")
+    files["assignment.json"] = (json.dumps({"name": a.name, "points": a.points}, indent=1)
+                                + "\n").encode("utf-8")
+    return files
+
+
+def zip_bytes(files: dict[str, bytes], prefix: str) -> bytes:
+    """A zip of `files` under `prefix/`: sorted entries, fixed times and permissions."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        for rel in sorted(files):
+            info = zipfile.ZipInfo(f"{prefix}/{rel}", date_time=ZIP_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            info.create_system = 3  # Unix, whatever the building machine
+            zf.writestr(info, files[rel], compresslevel=9)
+    return buffer.getvalue()
+
+
+def build(a: Assignment, out: Path | str, solution: bool = False, root: Path = PACKAGE_ROOT,
+          assets: Path = HERE) -> tuple[Path, Path]:
+    """Write out/<name>/ and out/<name>.zip (out/<name>_solution... with solution=True).
+
+    Returns (folder, zip path). A folder left by an earlier build is replaced.
+    """
+    import shutil
+
+    out = Path(out)
+    name = a.name + ("_solution" if solution else "")
+    files = student_files(a, solution, root, assets)
+    folder = out / name
+    if folder.exists():
+        shutil.rmtree(folder)
+    for rel, data in files.items():
+        path = folder / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    archive = out / f"{name}.zip"
+    archive.write_bytes(zip_bytes(files, name))
+    return folder, archive
+
+
+def solution_lines(a: Assignment, root: Path = PACKAGE_ROOT, assets: Path = HERE) -> set[str]:
+    """Every line inside a solution region of what `a` ships: package sources and notebook.
+
+    Lines are stripped; lines without a letter or digit (a lone bracket) and bare keywords
+    (``else:``, ``try:``) carry no solution and are left out.
+    """
+    import nbformat
+
+    lines: list[str] = []
+    for package in a.packages:
+        for path in sorted((root / package).rglob("*.py")):
+            for _, region in solution_regions(path.read_text(encoding="utf-8"), str(path)):
+                lines += region
+    nb = nbformat.read(assets / "notebooks" / a.notebook, as_version=4)
+    for cell in nb.cells:
+        inside = False
+        for line in cell.source.split("\n"):
+            marker = line.strip()
+            if marker in ("### BEGIN SOLUTION", "### BEGIN HIDDEN TESTS"):
+                inside = True
+            elif marker in ("### END SOLUTION", "### END HIDDEN TESTS"):
+                inside = False
+            elif inside:
+                lines.append(line)
+    return {line.strip() for line in lines
+            if any(ch.isalnum() for ch in line) and not _BARE_KEYWORD.fullmatch(line.strip())}
+
+
+def leaked_lines(files: dict[str, bytes], solutions: set[str]) -> list[tuple[str, str]]:
+    """(file, line) for every line of a student bundle that is a solution line."""
+    leaks = []
+    for rel, data in sorted(files.items()):
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:  # a binary file: search its bytes for each line
+            leaks += [(rel, line) for line in sorted(solutions) if line.encode() in data]
+            continue
+        if rel.endswith(".ipynb"):  # the cells' source lines, as JSON would escape them
+            import nbformat
+
+            text = "\n".join(c.source for c in nbformat.reads(text, as_version=4).cells)
+        leaks += [(rel, line.strip()) for line in text.splitlines() if line.strip() in solutions]
+    return leaks

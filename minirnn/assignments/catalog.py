@@ -1,0 +1,132 @@
+"""The assignments: which sources they cut, which notebook and graded tests they ship, points.
+
+Each question is one function (or a pair) the student writes; its points are split over the
+graded tests listed with it. `chapters` maps every function that holds a solution region to the
+chapter that explains it: the student's stub says ``raise NotImplementedError("f: see chapter N")``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Question:
+    """One graded question: a title and (test function name, points) pairs."""
+
+    title: str
+    tests: tuple[tuple[str, int], ...]
+
+    @property
+    def points(self) -> int:
+        return sum(points for _, points in self.tests)
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """One assignment.
+
+    - name: folder and zip name, e.g. "a1_rnn".
+    - title: one line for the README and the grade report.
+    - packages: the ``minirnn`` subpackages copied into the student folder (whole, with every
+      solution region in them cut).
+    - modules: the files, relative to ``minirnn/``, whose solution regions this assignment asks
+      for (listed in the README).
+    - chapters: function name -> chapter that explains it.
+    - notebook: file under ``minirnn/assignments/notebooks/``.
+    - graded: file under ``minirnn/assignments/graded/`` holding the graded tests.
+    - questions: what is graded, with points.
+    - hours: rough working time for a student who has read the chapters.
+    """
+
+    name: str
+    title: str
+    packages: tuple[str, ...]
+    modules: tuple[str, ...]
+    chapters: dict[str, int]
+    notebook: str
+    graded: str
+    questions: tuple[Question, ...]
+    hours: str
+
+    @property
+    def points(self) -> int:
+        return sum(q.points for q in self.questions)
+
+    @property
+    def tests(self) -> list[str]:
+        return [name for q in self.questions for name, _ in q.tests]
+
+
+A1 = Assignment(
+    name="a1_rnn",
+    title="A1: vanilla RNN layers and backpropagation through time in NumPy",
+    packages=("numpy",),
+    modules=("numpy/rnn.py", "numpy/layers.py"),
+    chapters={
+        "rnn_step_forward": 3,
+        "rnn_step_backward": 7,
+        "rnn_forward": 4,
+        "rnn_backward": 7,
+        "word_embedding_forward": 6,
+        "word_embedding_backward": 6,
+        "temporal_affine_forward": 4,
+        "temporal_affine_backward": 4,
+        "temporal_softmax_loss": 4,
+    },
+    notebook="a1_rnn.ipynb",
+    graded="test_a1_rnn.py",
+    questions=(
+        Question("rnn_step_forward", (("test_rnn_step_forward", 5),)),
+        Question("rnn_step_backward (gradient check)", (("test_rnn_step_backward", 10),)),
+        Question("rnn_forward", (("test_rnn_forward", 10),)),
+        Question("rnn_backward: BPTT (gradient check)", (("test_rnn_backward", 15),)),
+        Question("word embedding forward and backward",
+                 (("test_word_embedding_forward", 5), ("test_word_embedding_backward", 5))),
+        Question("temporal affine forward and backward", (("test_temporal_affine", 5),)),
+        Question("temporal softmax loss (value, mask, gradient)",
+                 (("test_temporal_softmax_loss", 10),)),
+        Question("a tiny language model's loss falls under gradient descent",
+                 (("test_tiny_language_model_learns", 5),)),
+    ),
+    hours="6-8 hours",
+)
+
+A2 = Assignment(
+    name="a2_gated",
+    title="A2: LSTM and GRU in NumPy",
+    packages=("numpy",),
+    modules=("numpy/lstm.py", "numpy/gru.py"),
+    chapters={
+        "lstm_step_forward": 12,
+        "lstm_step_backward": 12,
+        "lstm_forward": 12,
+        "lstm_backward": 12,
+        "gru_step_forward": 14,
+        "gru_step_backward": 14,
+        "gru_forward": 14,
+        "gru_backward": 14,
+    },
+    notebook="a2_gated.ipynb",
+    graded="test_a2_gated.py",
+    questions=(
+        Question("lstm_step_forward", (("test_lstm_step_forward", 10),)),
+        Question("lstm_step_backward (gradient check)", (("test_lstm_step_backward", 15),)),
+        Question("lstm_forward and lstm_backward", (("test_lstm_forward", 5),
+                                                     ("test_lstm_backward", 10))),
+        Question("gru_step_forward", (("test_gru_step_forward", 10),)),
+        Question("gru_step_backward (gradient check)", (("test_gru_step_backward", 15),)),
+        Question("gru_forward and gru_backward", (("test_gru_forward", 5),
+                                                   ("test_gru_backward", 10))),
+    ),
+    hours="6-8 hours",
+)
+
+ASSIGNMENTS: dict[str, Assignment] = {a.name: a for a in (A1, A2)}
+
+
+def get(name: str) -> Assignment:
+    """The assignment called `name`; a ValueError lists the known names otherwise."""
+    if name not in ASSIGNMENTS:
+        raise ValueError(f"unknown assignment {name!r}; known: {', '.join(ASSIGNMENTS)}")
+    return ASSIGNMENTS[name]
