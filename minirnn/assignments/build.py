@@ -176,13 +176,14 @@ with a time limit and no network.
 """
 
 
-def student_files(a: Assignment, solution: bool = False, root: Path = PACKAGE_ROOT,
+def student_files(a: Assignment, solution: bool = False, root: Path | None = None,
                   assets: Path = HERE) -> dict[str, bytes]:
     """Every file of the student folder: relative path -> bytes.
 
     `root` is the minirnn package folder the sources are cut from, `assets` the folder holding
     notebooks/ and graded/ (tests point both at samples of their own).
     """
+    root = PACKAGE_ROOT if root is None else root
     files: dict[str, bytes] = {}
     chapters = {**all_chapters(), **a.chapters}
     cut = set()  # functions whose solution regions were found
@@ -224,7 +225,7 @@ def zip_bytes(files: dict[str, bytes], prefix: str) -> bytes:
     return buffer.getvalue()
 
 
-def build(a: Assignment, out: Path | str, solution: bool = False, root: Path = PACKAGE_ROOT,
+def build(a: Assignment, out: Path | str, solution: bool = False, root: Path | None = None,
           assets: Path = HERE) -> tuple[Path, Path]:
     """Write out/<name>/ and out/<name>.zip (out/<name>_solution... with solution=True).
 
@@ -247,7 +248,7 @@ def build(a: Assignment, out: Path | str, solution: bool = False, root: Path = P
     return folder, archive
 
 
-def solution_lines(a: Assignment, root: Path = PACKAGE_ROOT, assets: Path = HERE) -> set[str]:
+def solution_lines(a: Assignment, root: Path | None = None, assets: Path = HERE) -> set[str]:
     """Every line inside a solution region of what `a` ships: package sources and notebook.
 
     Lines are stripped; lines without a letter or digit (a lone bracket) and bare keywords
@@ -255,6 +256,7 @@ def solution_lines(a: Assignment, root: Path = PACKAGE_ROOT, assets: Path = HERE
     """
     import nbformat
 
+    root = PACKAGE_ROOT if root is None else root
     lines: list[str] = []
     for package in a.packages:
         for path in sorted((root / package).rglob("*.py")):
