@@ -263,6 +263,7 @@ def test_stub_text_names_function_and_chapter():
                     # END SOLUTION
                 return 0
         ''')
-    student = cut_solutions(text, {"forward": 9})
-    assert '            raise NotImplementedError("forward: see chapter 9")\n' in student
+    student = cut_solutions(text, {"Layer.forward": 9})
+    assert '            raise NotImplementedError("Layer.forward: see chapter 9")\n' in student
+    assert solution_regions(text)[0][0] == "Layer.forward"
     assert "        return 0\n" in student

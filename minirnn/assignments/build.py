@@ -30,7 +30,8 @@ PACKAGE_ROOT = Path(__file__).resolve().parents[1]  # the minirnn package folder
 HERE = Path(__file__).resolve().parent
 BEGIN, END = "# BEGIN SOLUTION", "# END SOLUTION"
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip can hold: no build clock leaks in
-_DEF = re.compile(r"^\s*def\s+(\w+)\s*\(")
+_DEF = re.compile(r"^(\s*)def\s+(\w+)\s*\(")
+_CLASS = re.compile(r"^class\s+(\w+)")
 _BARE_KEYWORD = re.compile(r"(else|try|finally|except|pass|break|continue|return)\s*:?")
 
 
@@ -38,14 +39,31 @@ class MarkerError(ValueError):
     """Unbalanced or misplaced solution markers in a source file."""
 
 
+def _enclosing(line: str, function: str | None, cls: str | None) -> tuple[str | None, str | None]:
+    """(function, class) after reading `line`: a method is named "Class.method"."""
+    match = _CLASS.match(line)
+    if match:
+        return function, match.group(1)
+    match = _DEF.match(line)
+    if not match:
+        return function, cls
+    indent, name = match.groups()
+    if not indent:  # a top-level def ends any class
+        return name, None
+    return (f"{cls}.{name}" if cls else name), cls
+
+
 def solution_regions(text: str, where: str = "source") -> list[tuple[str, list[str]]]:
-    """The solution regions of a Python source: (enclosing function name, lines inside)."""
+    """The solution regions of a Python source: (enclosing function, lines inside).
+
+    A function is named by its def ("rnn_forward"), a method by its class too
+    ("TBPTTBatcher.next_batch").
+    """
     regions: list[tuple[str, list[str]]] = []
-    function, inside = None, None
+    function, cls, inside = None, None, None
     for number, line in enumerate(text.splitlines(), start=1):
-        match = _DEF.match(line)
-        if match and inside is None:
-            function = match.group(1)
+        if inside is None:
+            function, cls = _enclosing(line, function, cls)
         marker = line.strip()
         if marker == BEGIN:
             if inside is not None:
@@ -74,11 +92,10 @@ def cut_solutions(text: str, chapters: dict[str, int], solution: bool = False,
     """
     solution_regions(text, where)  # validates the markers before anything is cut
     out: list[str] = []
-    function, inside = None, False
+    function, cls, inside = None, None, False
     for line in text.splitlines():
-        match = _DEF.match(line)
-        if match and not inside:
-            function = match.group(1)
+        if not inside:
+            function, cls = _enclosing(line, function, cls)
         marker = line.strip()
         if marker == BEGIN:
             inside = True
