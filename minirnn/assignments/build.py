@@ -177,7 +177,9 @@ The functions of this assignment, with the chapter that explains each:
 
 Other functions may also be stubs (they belong to other assignments); this assignment's tests
 do not call them. Keep the argument checks at the top of each function: they are not graded but
-they catch shape mistakes early. The notebook `{a.name}.ipynb` walks through the same functions
+they catch shape mistakes early. Where a backward function's kept lines unpack its forward
+pass's cache, build that cache to match them (or change both: only the results are graded).
+The notebook `{a.name}.ipynb` walks through the same functions
 with small examples; cells marked `# YOUR CODE HERE` are yours.
 
 ## Checking your work
