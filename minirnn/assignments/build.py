@@ -232,15 +232,19 @@ def student_files(a: Assignment, solution: bool = False, root: Path | None = Non
 
 
 def zip_bytes(files: dict[str, bytes], prefix: str) -> bytes:
-    """A zip of `files` under `prefix/`: sorted entries, fixed times and permissions."""
+    """A zip of `files` under `prefix/`: sorted entries, fixed times and permissions.
+
+    Entries are stored, not deflated: deflate's output depends on the zlib build (zlib-ng
+    compresses differently), and the bundles are small.
+    """
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as zf:
         for rel in sorted(files):
             info = zipfile.ZipInfo(f"{prefix}/{rel}", date_time=ZIP_TIME)
-            info.compress_type = zipfile.ZIP_DEFLATED
+            info.compress_type = zipfile.ZIP_STORED
             info.external_attr = 0o644 << 16
             info.create_system = 3  # Unix, whatever the building machine
-            zf.writestr(info, files[rel], compresslevel=9)
+            zf.writestr(info, files[rel])
     return buffer.getvalue()
 
 
