@@ -64,6 +64,7 @@ def gru_step_forward(
     checks.finite(x=x, prev_h=prev_h, Wx=Wx, Wh=Wh, bx=bx, bh=bh)
     H = s["H"]
 
+    # BEGIN SOLUTION
     ax = x @ Wx + bx  # (N, 3H) input contributions to r, z, n
     ah = prev_h @ Wh + bh  # (N, 3H) hidden contributions to r, z, n
     r = sigmoid(ax[:, 0 * H : 1 * H] + ah[:, 0 * H : 1 * H])
@@ -73,6 +74,7 @@ def gru_step_forward(
     next_h = (1 - z) * n + z * prev_h
     cache = (x, prev_h, Wx, Wh, r, z, n, ah_n)
     return next_h, cache
+    # END SOLUTION
 
 
 def gru_step_backward(
@@ -93,6 +95,7 @@ def gru_step_backward(
     s.array("dnext_h", dnext_h, "N, H")
     checks.finite(dnext_h=dnext_h)
 
+    # BEGIN SOLUTION
     dn = dnext_h * (1 - z)
     dz = dnext_h * (prev_h - n)
     dan = dn * (1 - n**2)  # through tanh: gradient on ax_n + r * ah_n
@@ -109,6 +112,7 @@ def gru_step_backward(
     dbx = dax.sum(axis=0)
     dbh = dah.sum(axis=0)
     return dx, dprev_h, dWx, dWh, dbx, dbh
+    # END SOLUTION
 
 
 # ---------------------------------------------------------------------------------------------
@@ -148,6 +152,7 @@ def gru_forward(
     lengths = checks.lengths_array(lengths, N, T)
     dtype = x.dtype
 
+    # BEGIN SOLUTION
     # sigmoid(a) = 0.5 * tanh(0.5 a) + 0.5: halving the r and z columns of the weights and
     # biases makes the matmuls produce 0.5 a for those gates directly.
     column_scale = np.repeat(np.array([0.5, 0.5, 1.0], dtype=dtype), H)  # (3H,)
@@ -192,6 +197,7 @@ def gru_forward(
     h = batch_major(hs[1:] if mask is None else hs[1:] * mask)
     cache = dict(x1=x1, hs=hs, gates=gates, ah_n=ah_n, Wx=Wx, Wh=Wh, mask=mask)
     return h, cache
+    # END SOLUTION
 
 
 def gru_backward(
@@ -217,6 +223,7 @@ def gru_backward(
     checks.same_dtype("h", hs, dh=dh)
     checks.finite(dh=dh)
     dtype = hs.dtype
+    # BEGIN SOLUTION
     WhT = np.ascontiguousarray(Wh.T)  # BLAS is faster on a contiguous (3H, H) than on Wh.T
     is_n = np.array([0, 0, 1], dtype=dtype)[:, None]  # (3, 1): marks the tanh gate n
 
@@ -272,3 +279,4 @@ def gru_backward(
     WxT_nrz = np.ascontiguousarray(np.concatenate([Wx[:, 2 * H :], Wx[:, : 2 * H]], axis=1).T)
     dx = batch_major((dax @ WxT_nrz).reshape(T, N, D1 - 1))
     return dx, dh0, dWx, dWh, dbx, dbh
+    # END SOLUTION

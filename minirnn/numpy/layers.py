@@ -22,8 +22,10 @@ def word_embedding_forward(x: np.ndarray, W: np.ndarray) -> tuple[np.ndarray, tu
     s.array("W", W, "V, D")
     checks.token_ids("x", x, s["V"], "N, T")
     checks.finite(W=W)
+    # BEGIN SOLUTION
     out = W[x]
     return out, (x, W.shape, W.dtype)
+    # END SOLUTION
 
 
 def word_embedding_backward(dout: np.ndarray, cache: tuple) -> np.ndarray:
@@ -39,9 +41,11 @@ def word_embedding_backward(dout: np.ndarray, cache: tuple) -> np.ndarray:
     x, (V, D), dtype = cache
     N, T = x.shape
     checks.Shapes().bind("the forward pass", N=N, T=T, D=D).array("dout", dout, "N, T, D")
+    # BEGIN SOLUTION
     dW = np.zeros((V, D), dtype=dtype)
     np.add.at(dW, x.reshape(-1), dout.reshape(-1, D))
     return dW
+    # END SOLUTION
 
 
 def temporal_affine_forward(
@@ -63,8 +67,10 @@ def temporal_affine_forward(
     checks.same_dtype("x", x, w=w, b=b)
     checks.finite(x=x, w=w, b=b)
     N, T, D = x.shape
+    # BEGIN SOLUTION
     out = (x.reshape(N * T, D) @ w + b).reshape(N, T, -1)
     return out, (x, w)
+    # END SOLUTION
 
 
 def temporal_affine_backward(
@@ -82,11 +88,13 @@ def temporal_affine_backward(
     N, T, D = x.shape
     M = w.shape[1]
     checks.Shapes().bind("the forward pass", N=N, T=T, M=M).array("dout", dout, "N, T, M")
+    # BEGIN SOLUTION
     dout2 = dout.reshape(N * T, M)
     dx = (dout2 @ w.T).reshape(N, T, D)
     dw = x.reshape(N * T, D).T @ dout2
     db = dout2.sum(axis=0)
     return dx, dw, db
+    # END SOLUTION
 
 
 def temporal_softmax_loss(
@@ -117,6 +125,7 @@ def temporal_softmax_loss(
         if mask.dtype != bool:
             raise TypeError(f"mask: expected dtype bool, got {mask.dtype}")
 
+    # BEGIN SOLUTION
     x2 = x.reshape(N * T, V)
     y2 = y.reshape(N * T)
     m2 = mask.reshape(N * T)
@@ -131,3 +140,4 @@ def temporal_softmax_loss(
     dx2[rows, y2] -= 1
     dx2 *= m2[:, None] / N
     return float(loss), dx2.reshape(N, T, V).astype(x.dtype, copy=False)
+    # END SOLUTION

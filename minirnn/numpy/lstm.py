@@ -64,6 +64,7 @@ def lstm_step_forward(
     checks.finite(x=x, prev_h=prev_h, prev_c=prev_c, Wx=Wx, Wh=Wh, b=b)
     H = s["H"]
 
+    # BEGIN SOLUTION
     a = x @ Wx + prev_h @ Wh + b  # (N, 4H) all four gates' pre-activations
     i = sigmoid(a[:, 0 * H : 1 * H])
     f = sigmoid(a[:, 1 * H : 2 * H])
@@ -74,6 +75,7 @@ def lstm_step_forward(
     next_h = o * tanh_c
     cache = (x, prev_h, prev_c, Wx, Wh, i, f, g, o, tanh_c)
     return next_h, next_c, cache
+    # END SOLUTION
 
 
 def lstm_step_backward(
@@ -96,6 +98,7 @@ def lstm_step_backward(
     s.array("dnext_c", dnext_c, "N, H")
     checks.finite(dnext_h=dnext_h, dnext_c=dnext_c)
 
+    # BEGIN SOLUTION
     # next_c reaches the loss directly (dnext_c) and through next_h = o * tanh(next_c).
     dc = dnext_c + dnext_h * o * (1 - tanh_c**2)
     do = dnext_h * tanh_c
@@ -113,6 +116,7 @@ def lstm_step_backward(
     dWh = prev_h.T @ da
     db = da.sum(axis=0)
     return dx, dprev_h, dprev_c, dWx, dWh, db
+    # END SOLUTION
 
 
 # ---------------------------------------------------------------------------------------------
@@ -151,6 +155,7 @@ def lstm_forward(
     lengths = checks.lengths_array(lengths, N, T)
     dtype = x.dtype
 
+    # BEGIN SOLUTION
     # All four gates through one tanh: sigmoid(a) = 0.5 * tanh(0.5 a) + 0.5. Scaling the
     # columns of the weights by 0.5 (1 for g) makes the matmuls produce 0.5 a directly, and
     # after one tanh over all 4H columns, "* scale + shift" turns i, f, o into sigmoids.
@@ -196,6 +201,7 @@ def lstm_forward(
     h = batch_major(hs[1:] if mask is None else hs[1:] * mask)
     cache = dict(x1=x1, hs=hs, cs=cs, tanh_c=tanh_c, gates=gates, Wx=Wx, Wh=Wh, mask=mask)
     return h, cache
+    # END SOLUTION
 
 
 def lstm_backward(
@@ -221,6 +227,7 @@ def lstm_backward(
     checks.finite(dh=dh)
     dtype = hs.dtype
 
+    # BEGIN SOLUTION
     gates4 = gates.reshape(T, N, 4, H)  # gates4[t, :, k]: gate k (i, f, g, o) at step t
     WhT = np.ascontiguousarray(Wh.T)  # BLAS is faster on a contiguous (4H, H) than on Wh.T
     is_g = np.array([0, 0, 1, 0], dtype=dtype)[:, None]  # (4, 1): marks the tanh gate
@@ -270,3 +277,4 @@ def lstm_backward(
     dWh = hs[:-1].reshape(T * N, H).T @ dgates_flat
     dx = batch_major((dgates_flat @ np.ascontiguousarray(Wx.T)).reshape(T, N, D1 - 1))
     return dx, dh0, dWx, dWh, db
+    # END SOLUTION

@@ -62,10 +62,12 @@ def rnn_step_forward(
     checks.finite(x=x, prev_h=prev_h, Wx=Wx, Wh=Wh, b=b)
     checks.nonlinearity_name(nonlinearity)
 
+    # BEGIN SOLUTION
     a = x @ Wx + prev_h @ Wh + b  # (N, H) pre-activation
     next_h = np.tanh(a) if nonlinearity == "tanh" else np.maximum(a, 0)
     cache = (x, prev_h, Wx, Wh, next_h, nonlinearity)
     return next_h, cache
+    # END SOLUTION
 
 
 def rnn_step_backward(
@@ -85,6 +87,7 @@ def rnn_step_backward(
     s.array("dnext_h", dnext_h, "N, H")
     checks.finite(dnext_h=dnext_h)
 
+    # BEGIN SOLUTION
     # d tanh(a)/da = 1 - tanh(a)^2, written with the output we kept; relu passes where a > 0.
     if nonlinearity == "tanh":
         da = dnext_h * (1 - next_h**2)
@@ -96,6 +99,7 @@ def rnn_step_backward(
     dWh = prev_h.T @ da
     db = da.sum(axis=0)
     return dx, dprev_h, dWx, dWh, db
+    # END SOLUTION
 
 
 # ---------------------------------------------------------------------------------------------
@@ -140,6 +144,7 @@ def rnn_forward(
     H = s["H"]
     lengths = checks.lengths_array(lengths, N, T)
 
+    # BEGIN SOLUTION
     x1 = time_major_with_ones(x)  # (T, N, D + 1): [x, 1], for the bias trick
     # states[t + 1] is the hidden state after step t, states[0] = h0: (T + 1, N, H).
     states = np.empty((T + 1, N, H), dtype=x.dtype)
@@ -168,6 +173,7 @@ def rnn_forward(
     h = batch_major(states[1:] if mask is None else states[1:] * mask)
     cache = dict(x1=x1, states=states, Wx=Wx, Wh=Wh, mask=mask, nonlinearity=nonlinearity)
     return h, cache
+    # END SOLUTION
 
 
 def rnn_backward(
@@ -191,6 +197,7 @@ def rnn_backward(
     checks.same_dtype("h", states, dh=dh)
     checks.finite(dh=dh)
 
+    # BEGIN SOLUTION
     # da[t] will hold dLoss/d(pre-activation) at step t. It starts as the gradient arriving
     # from the outputs, time-major; padded steps get none.
     da = time_major(dh) if mask is None else np.multiply(time_major(dh), mask)
@@ -220,3 +227,4 @@ def rnn_backward(
     dWh = states[:-1].reshape(T * N, H).T @ da_flat
     dx = batch_major((da_flat @ np.ascontiguousarray(Wx.T)).reshape(T, N, D1 - 1))
     return dx, dh0, dWx, dWh, db
+    # END SOLUTION

@@ -1,0 +1,120 @@
+"""The course's assignments, built from the package itself: the checks of issue 8.
+
+For every assignment: no line of a solution region appears anywhere in the student bundle; on
+the untouched template every graded test fails with NotImplementedError (not an import error);
+on the reference solution every graded test passes, so grade gives 0 and full points; two
+builds give byte-identical zips; the notebook runs up to the first unimplemented call.
+"""
+
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+from minirnn.assignments import build, catalog, grade
+from minirnn.cli import main
+
+NAMES = list(catalog.ASSIGNMENTS)
+
+# Equations that a module docstring states as the specification (lstm.py and gru.py spell out
+# the cell's update above the code); they are not answers the cut must hide.
+SPECIFICATION = {"next_c = f * prev_c + i * g", "next_h = (1 - z) * n + z * prev_h"}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """name -> (template folder, template zip, solution folder), built once through the CLI."""
+    out = tmp_path_factory.mktemp("assignments")
+    assert main(["assignments", "build", "--out", str(out)]) == 0
+    assert main(["assignments", "build", "--solution", "--out", str(out)]) == 0
+    return {name: (out / name, out / f"{name}.zip", out / f"{name}_solution") for name in NAMES}
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_no_solution_line_in_the_student_bundle(name):
+    a = catalog.get(name)
+    solutions = build.solution_lines(a)
+    assert len(solutions) > 20  # the regions are really marked
+    leaks = [leak for leak in build.leaked_lines(build.student_files(a), solutions)
+             if leak[1] not in SPECIFICATION]
+    assert leaks == []
+    # the check can fail: the reference bundle leaks every line
+    reference = {line for _, line in build.leaked_lines(build.student_files(a, True), solutions)}
+    assert reference == solutions
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_template_fails_with_not_implemented_and_solution_passes(name, built):
+    template, _, solution = built[name]
+    a = catalog.get(name)
+    result = grade.grade(template)
+    tests = {n: t for q in result["questions"] for n, t in q["tests"].items()}
+    assert set(tests) == set(a.tests)
+    assert {n: t["error"] for n, t in tests.items()} == dict.fromkeys(a.tests,
+                                                                       "NotImplementedError")
+    assert result["earned"] == 0
+    result = grade.grade(solution)
+    failing = {n: t["message"] for q in result["questions"] for n, t in q["tests"].items()
+               if t["status"] != "passed"}
+    assert failing == {}
+    assert result["earned"] == result["points"] == a.points
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_two_builds_give_byte_identical_zips(name, built, tmp_path):
+    _, first, _ = built[name]
+    _, second = build.build(catalog.get(name), tmp_path)
+    assert first.read_bytes() == second.read_bytes()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_stubs_name_their_chapter(name, built):
+    template, _, _ = built[name]
+    a = catalog.get(name)
+    text = "".join((template / "minirnn" / m).read_text() for m in a.modules)
+    for function, chapter in a.chapters.items():
+        assert f'raise NotImplementedError("{function}: see chapter {chapter}")' in text
+
+
+def test_grade_cli_prints_points_and_writes_json(built, tmp_path, capsys):
+    import json
+
+    _, _, solution = built["a1_rnn"]
+    assert main(["assignments", "grade", str(solution), "--json", str(tmp_path / "g.json")]) == 0
+    out = capsys.readouterr().out
+    assert "rnn_backward: BPTT (gradient check)" in out and "70 / 70" in out
+    result = json.loads((tmp_path / "g.json").read_text())
+    assert result["earned"] == 70 and len(result["questions"]) == 8
+
+
+def run_notebook(path):
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(nb, timeout=60, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}})
+    client.execute()
+    return nb
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_notebook_runs_up_to_the_first_unimplemented_call(name, built):
+    template, _, solution = built[name]
+    notebook = catalog.get(name).notebook
+    nb = run_notebook(solution / notebook)  # the reference runs through
+    assert all(o.get("output_type") != "error" for c in nb.cells if c.cell_type == "code"
+               for o in c.outputs)
+    with pytest.raises(CellExecutionError, match=r"NotImplementedError.*: see chapter \d+"):
+        run_notebook(template / notebook)
+    student = nbformat.read(template / notebook, as_version=4)
+    assert any("# YOUR CODE HERE" in c.source for c in student.cells)
+
+
+def test_teaching_page_matches_the_catalog():
+    page = (Path(__file__).resolve().parents[1] / "book" / "teaching.md").read_text()
+    page = page.replace("`", "")
+    for a in catalog.ASSIGNMENTS.values():
+        assert a.title.split(":")[0] + ":" in page
+        for q in a.questions:
+            assert f"| {q.title} | {q.points} |" in page, q.title
+        assert f"| **Total** | **{a.points}** |" in page
