@@ -89,7 +89,9 @@ def test_grade_cli_prints_points_and_writes_json(built, tmp_path, capsys):
     assert result["earned"] == 70 and len(result["questions"]) == 8
 
 
-def run_notebook(path):
+def run_notebook(path, monkeypatch):
+    # the kernel must import the folder's minirnn/, whatever PYTHONPATH the tests run under
+    monkeypatch.setenv("PYTHONPATH", str(path.parent))
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, timeout=60, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}})
@@ -98,14 +100,14 @@ def run_notebook(path):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_notebook_runs_up_to_the_first_unimplemented_call(name, built):
+def test_notebook_runs_up_to_the_first_unimplemented_call(name, built, monkeypatch):
     template, _, solution = built[name]
     notebook = catalog.get(name).notebook
-    nb = run_notebook(solution / notebook)  # the reference runs through
+    nb = run_notebook(solution / notebook, monkeypatch)  # the reference runs through
     assert all(o.get("output_type") != "error" for c in nb.cells if c.cell_type == "code"
                for o in c.outputs)
     with pytest.raises(CellExecutionError, match=r"NotImplementedError.*: see chapter \d+"):
-        run_notebook(template / notebook)
+        run_notebook(template / notebook, monkeypatch)
     student = nbformat.read(template / notebook, as_version=4)
     assert any("# YOUR CODE HERE" in c.source for c in student.cells)
 
