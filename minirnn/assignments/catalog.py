@@ -122,7 +122,56 @@ A2 = Assignment(
     hours="6-8 hours",
 )
 
-ASSIGNMENTS: dict[str, Assignment] = {a.name: a for a in (A1, A2)}
+A3 = Assignment(
+    name="a3_captioning",
+    title="A3: image captioning in PyTorch: where the image vector enters",
+    packages=("torch",),
+    modules=("torch/models.py",),
+    chapters={
+        "CaptioningModel.start": 9,
+        "CaptioningModel._inputs": 9,
+    },
+    notebook="a3_captioning.ipynb",
+    graded="test_a3_captioning.py",
+    questions=(
+        Question("v as the initial hidden state", (("test_v_as_initial_state", 10),)),
+        Question("v as the first input", (("test_v_as_first_input", 10),)),
+        Question("v at every step", (("test_v_at_every_step", 10),)),
+        Question("greedy decoding uses the same conditioning",
+                 (("test_decoding_uses_the_same_conditioning", 5),)),
+        Question("a small model learns to caption four images",
+                 (("test_a_small_model_learns_to_caption", 10),)),
+    ),
+    hours="3-4 hours",
+)
+
+A4 = Assignment(
+    name="a4_charlm",
+    title="A4: character language model: truncated BPTT, sampling, beam search",
+    packages=("torch",),
+    modules=("torch/data/text.py", "torch/decode.py"),
+    chapters={
+        "TBPTTBatcher.__init__": 8,
+        "TBPTTBatcher.next_batch": 8,
+        "filter_top_k": 5,
+        "sample": 5,
+        "beam_search": 9,
+    },
+    notebook="a4_charlm.ipynb",
+    graded="test_a4_charlm.py",
+    questions=(
+        Question("truncated-BPTT batches continue their streams",
+                 (("test_tbptt_batches_continue_their_streams", 15),)),
+        Question("top-k filter", (("test_filter_top_k", 5),)),
+        Question("sampling with temperature and top-k",
+                 (("test_sampling_follows_softmax_over_temperature", 10),
+                  ("test_sampling_with_top_k", 5))),
+        Question("beam search", (("test_beam_search_finds_what_greedy_misses", 15),)),
+    ),
+    hours="4-5 hours",
+)
+
+ASSIGNMENTS: dict[str, Assignment] = {a.name: a for a in (A1, A2, A3, A4)}
 
 
 def get(name: str) -> Assignment:

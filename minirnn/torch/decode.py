@@ -44,8 +44,10 @@ def filter_top_k(logits: torch.Tensor, top_k: int | None) -> torch.Tensor:
         return logits
     if top_k < 1:
         raise ValueError(f"top_k must be >= 1, got {top_k}")
+    # BEGIN SOLUTION
     kth = torch.topk(logits, top_k, dim=-1).values[:, -1:]
     return logits.masked_fill(logits < kth, float("-inf"))
+    # END SOLUTION
 
 
 def _generate(step: Step, start: torch.Tensor, state, length: int, pick, eos: int | None
@@ -83,11 +85,13 @@ def sample(step: Step, start: torch.Tensor, state, length: int, temperature: flo
     if not temperature > 0:
         raise ValueError(f"temperature must be > 0 (use greedy for 0), got {temperature}")
 
+    # BEGIN SOLUTION
     def pick(logits: torch.Tensor) -> torch.Tensor:
         probs = F.softmax(filter_top_k(logits / temperature, top_k), dim=-1)
         return torch.multinomial(probs, 1, generator=generator)[:, 0]
 
     return _generate(step, start, state, length, pick, eos)
+    # END SOLUTION
 
 
 @torch.no_grad()
@@ -112,6 +116,7 @@ def beam_search(step: Step, start: torch.Tensor, state, length: int, beam_width:
     done = torch.zeros(1, dtype=torch.bool)
     for _ in range(length):
         logits, state = step(tokens, state)
+        # BEGIN SOLUTION
         logp = F.log_softmax(logits.float(), dim=-1).cpu()
         if eos is not None and bool(done.any()):
             # a finished beam may only add eos, at no cost
@@ -126,6 +131,7 @@ def beam_search(step: Step, start: torch.Tensor, state, length: int, beam_width:
             done = done[beam] | (tokens == eos)
         tokens = tokens.to(start.device)
         state = select_state(state, beam.to(start.device))
+        # END SOLUTION
         if eos is not None and bool(done.all()):
             break
     best = seqs[0].tolist()

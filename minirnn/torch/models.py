@@ -450,6 +450,7 @@ class CaptioningModel(nn.Module):
 
     def start(self, images: torch.Tensor) -> tuple[torch.Tensor | None, State | None]:
         """(projected v, initial state): the decoder before the first word."""
+        # BEGIN SOLUTION
         p = self.project(self.image_vector(images))
         if self.condition == "h0":
             h0 = torch.tanh(p)[None]
@@ -459,11 +460,14 @@ class CaptioningModel(nn.Module):
             _, state = self.rnn(p[:, None], None)
             return p, state
         return p, None
+        # END SOLUTION
 
     def _inputs(self, p: torch.Tensor, words: torch.Tensor) -> torch.Tensor:
         x = self.embed(words)
+        # BEGIN SOLUTION
         if self.condition == "every_step":
             x = torch.cat([x, p[:, None].expand(-1, x.shape[1], -1)], dim=-1)
+        # END SOLUTION
         return x
 
     def forward(self, images: torch.Tensor, captions_in: torch.Tensor) -> torch.Tensor:

@@ -161,6 +161,7 @@ class TBPTTBatcher:
             raise ValueError(
                 f"text of {len(ids)} ids is too short for {n_streams} streams of seq_len {seq_len}"
             )
+        # BEGIN SOLUTION
         # streams[b, t] is the t-th id of stream b; targets are the same shifted by one.
         rows = torch.arange(n_streams)[rank * batch_size : (rank + 1) * batch_size]
         starts = rows * stream_len
@@ -169,17 +170,20 @@ class TBPTTBatcher:
         self.batch_size = batch_size
         self.seq_len = seq_len
         self.batches_per_epoch = stream_len // seq_len
+        # END SOLUTION
         self.position = 0  # batches served so far (over all epochs)
 
     def next_batch(self) -> tuple[torch.Tensor, torch.Tensor, bool]:
         """Return ``(x, y, new_epoch)``: inputs and targets of shape (batch_size, seq_len), and
         whether the streams just wrapped to their start (the carried state must then be reset)."""
+        # BEGIN SOLUTION
         i = self.position % self.batches_per_epoch
         t = i * self.seq_len
         x = self.streams[:, t : t + self.seq_len]
         y = self.streams[:, t + 1 : t + 1 + self.seq_len]
         self.position += 1
         return x, y, i == 0
+        # END SOLUTION
 
     @property
     def epoch(self) -> int:
