@@ -8,7 +8,7 @@ biases (torch keeps both, and they are not interchangeable for n):
     r = sigmoid(ax_r + ah_r)     reset gate
     z = sigmoid(ax_z + ah_z)     update gate
     n = tanh(ax_n + r * ah_n)    candidate state: the reset gate acts after the matmul
-    next_h = (1 - z) * n + z * prev_h
+    next_h = z * prev_h + (1 - z) * n
 
 (Cho et al. 2014 apply r before the matmul, tanh(x W + (r * h) U); torch and cuDNN apply it
 after, as here.) torch maps in by transposition: Wx = weight_ih_l0.T, Wh = weight_hh_l0.T,

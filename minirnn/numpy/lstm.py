@@ -8,7 +8,7 @@ i, f, g, o:
     f = sigmoid(a[:, 1H:2H])     forget gate
     g = tanh(a[:, 2H:3H])        candidate cell
     o = sigmoid(a[:, 3H:4H])     output gate
-    next_c = f * prev_c + i * g
+    next_c = i * g + f * prev_c
     next_h = o * tanh(next_c)
 
 torch.nn.LSTM maps in by transposition: Wx = weight_ih_l0.T, Wh = weight_hh_l0.T,
