@@ -29,13 +29,13 @@ from minirnn.analysis.architectures import majority_per_position, sequence_score
 from minirnn.analysis.attention_captioning import AttentionCaptioner
 from minirnn.torch import decode
 from minirnn.torch.data.shapes import (
-    CELL,
     COLOURS,
     GRID,
     SHAPES,
     SIZE,
     ShapesData,
     caption_vocab,
+    draw_shape,
     make_shapes,
     shape_mask,
 )
@@ -72,13 +72,7 @@ def make_scenes(n: int, objects: int = 3, seed: int = 0) -> tuple[ShapesData, Vo
         shapes = torch.randint(len(SHAPES), (objects,), generator=g).tolist()
         words = []
         for k in range(objects):
-            row, col = divmod(where[k], GRID)
-            top, left = 1 + row * CELL + 1, 1 + col * CELL + 1
-            rgb = torch.tensor(COLOURS[colour_names[colours[k]]])[:, None, None]
-            patch = images[i, :, top : top + 8, left : left + 8]
-            mask = masks[SHAPES[shapes[k]]]
-            patch[:, mask] = rgb.expand(3, 8, 8)[:, mask]
-            cells[i, where[k]] = 1 + colours[k] * len(SHAPES) + shapes[k]
+            cells[i, where[k]] = draw_shape(images[i], where[k], colours[k], shapes[k], masks)
             words += [colour_names[colours[k]], SHAPES[shapes[k]]]
         captions.append(" ".join(words))
         ids.append(vocab.encode(words))

@@ -63,6 +63,20 @@ class ShapesData:
 NUM_CELL_CLASSES = 1 + len(COLOURS) * len(SHAPES)
 
 
+def draw_shape(image: torch.Tensor, cell: int, colour: int, shape: int,
+               masks: dict[str, torch.Tensor]) -> int:
+    """Paint shape number ``shape`` in colour number ``colour`` into grid cell ``cell`` (0..8,
+    row by row) of ``image`` (3, 32, 32), in place; ``masks`` maps shape names to their (8, 8)
+    masks. Returns the cell's class for the CNN's pretraining: 1 + 3 * colour + shape."""
+    row, col = divmod(cell, GRID)
+    top, left = 1 + row * CELL + 1, 1 + col * CELL + 1
+    rgb = torch.tensor(list(COLOURS.values())[colour])[:, None, None]
+    patch = image[:, top : top + 8, left : left + 8]
+    mask = masks[SHAPES[shape]]
+    patch[:, mask] = rgb.expand(3, 8, 8)[:, mask]
+    return 1 + colour * len(SHAPES) + shape
+
+
 def make_shapes(n: int, seed: int = 0) -> tuple[ShapesData, Vocab]:
     """``n`` images with their captions, the same for the same seed."""
     if n < 1:
@@ -81,13 +95,7 @@ def make_shapes(n: int, seed: int = 0) -> tuple[ShapesData, Vocab]:
         shapes = torch.randint(len(SHAPES), (2,), generator=g).tolist()
         words = []
         for k in range(2):
-            row, col = divmod(where[k], GRID)
-            top, left = 1 + row * CELL + 1, 1 + col * CELL + 1
-            rgb = torch.tensor(COLOURS[colour_names[colours[k]]])[:, None, None]
-            patch = images[i, :, top : top + 8, left : left + 8]
-            mask = masks[SHAPES[shapes[k]]]
-            patch[:, mask] = rgb.expand(3, 8, 8)[:, mask]
-            cells[i, where[k]] = 1 + colours[k] * len(SHAPES) + shapes[k]
+            cells[i, where[k]] = draw_shape(images[i], where[k], colours[k], shapes[k], masks)
             words.append(["a", colour_names[colours[k]], SHAPES[shapes[k]]])
         (r0, c0), (r1, c1) = divmod(where[0], GRID), divmod(where[1], GRID)
         if c0 != c1:
