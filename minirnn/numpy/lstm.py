@@ -23,7 +23,7 @@ import numpy as np
 
 from minirnn.numpy import checks
 from minirnn.numpy.activations import sigmoid
-from minirnn.numpy.sequence import batch_major, step_mask, time_major_with_ones
+from minirnn.numpy.sequence import batch_major, inputs_ones_states, step_mask, transposed
 
 
 def _check_weights(s: checks.Shapes, Wx: Any, Wh: Any, b: Any) -> None:
@@ -156,50 +156,53 @@ def lstm_forward(
     dtype = x.dtype
 
     # BEGIN SOLUTION
-    # All four gates through one tanh: sigmoid(a) = 0.5 * tanh(0.5 a) + 0.5. Scaling the
-    # columns of the weights by 0.5 (1 for g) makes the matmuls produce 0.5 a directly, and
-    # after one tanh over all 4H columns, "* scale + shift" turns i, f, o into sigmoids.
-    scale = np.array([0.5, 0.5, 1.0, 0.5], dtype=dtype)[:, None]  # (4, 1): per gate
-    shift = np.array([0.5, 0.5, 0.0, 0.5], dtype=dtype)[:, None]
-    column_scale = np.repeat(scale[:, 0], H)  # (4H,)
+    # All four gates through one tanh: sigmoid(a) = 0.5 * tanh(0.5 a) + 0.5. Scaling the i, f
+    # and o columns of the weights by 0.5 makes the matmuls produce 0.5 a for those gates,
+    # and after one tanh over all 4H columns, "* scale + shift" turns i, f and o into
+    # sigmoids (and leaves g alone). Whole rows of 4H with a (4H,) vector: the fastest way.
+    column_scale = np.repeat(np.array([0.5, 0.5, 1.0, 0.5], dtype=dtype), H)  # (4H,)
+    column_shift = np.repeat(np.array([0.5, 0.5, 0.0, 0.5], dtype=dtype), H)  # (4H,)
     Wh_scaled = Wh * column_scale
+
+    # xh[t] = [x_t, 1, h_{t-1}]: what step t multiplies by [Wx; b; Wh]. Keeping the three
+    # side by side lets the backward pass get dWx, db and dWh from one GEMM.
+    xh = inputs_ones_states(x, h0)  # (T + 1, N, D + 1 + H)
+    x1 = xh[:T, :, : D + 1].reshape(T * N, D + 1)  # [x_t, 1] for every step, as rows
+    hs = xh[:, :, D + 1 :]  # hs[t]: the hidden state before step t (hs[0] = h0)
 
     # gates[t] holds step t's pre-activations, then (in place) its gate values i, f, g, o.
     # The input part x_t Wx + b of every step comes from one GEMM (with the bias trick).
-    x1 = time_major_with_ones(x)  # (T, N, D + 1)
     gates = np.empty((T, N, 4 * H), dtype=dtype)
     Wx1 = np.concatenate([Wx, b[None]]) * column_scale  # (D + 1, 4H)
-    np.matmul(x1.reshape(T * N, D + 1), Wx1, out=gates.reshape(T * N, 4 * H))
-    gates4 = gates.reshape(T, N, 4, H)  # gates4[t, :, k] is gate k (i, f, g, o) at step t
+    np.matmul(x1, Wx1, out=gates.reshape(T * N, 4 * H))
 
-    hs = np.empty((T + 1, N, H), dtype=dtype)  # hs[t + 1]: hidden state after step t
     cs = np.empty((T + 1, N, H), dtype=dtype)  # cs[t + 1]: cell state after step t
-    tanh_c = np.empty((T, N, H), dtype=dtype)  # tanh(cs[t + 1]), kept for the backward pass
-    hs[0] = h0
     cs[0] = 0
-    hWh = np.empty((N, 4 * H), dtype=dtype)  # scratch
-    ig = np.empty((N, H), dtype=dtype)  # scratch
+    hWh = np.empty((N, 4 * H), dtype=dtype)  # scratch buffers, reused at every step
+    ig = np.empty((N, H), dtype=dtype)
+    tanh_c = np.empty((N, H), dtype=dtype)
     frozen = None if lengths is None else (np.arange(T)[:, None, None] >= lengths[:, None])
 
     for t in range(T):
+        a = gates[t]  # (N, 4H)
         np.matmul(hs[t], Wh_scaled, out=hWh)
-        gates[t] += hWh
-        np.tanh(gates[t], out=gates[t])
-        gates4[t] *= scale
-        gates4[t] += shift
-        i, f, g, o = gates4[t, :, 0], gates4[t, :, 1], gates4[t, :, 2], gates4[t, :, 3]
+        a += hWh
+        np.tanh(a, out=a)
+        a *= column_scale
+        a += column_shift
+        i, f, g, o = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :]
         np.multiply(f, cs[t], out=cs[t + 1])  # next_c = f * prev_c + i * g
         np.multiply(i, g, out=ig)
         cs[t + 1] += ig
-        np.tanh(cs[t + 1], out=tanh_c[t])
-        np.multiply(o, tanh_c[t], out=hs[t + 1])  # next_h = o * tanh(next_c)
+        np.tanh(cs[t + 1], out=tanh_c)
+        np.multiply(o, tanh_c, out=hs[t + 1])  # next_h = o * tanh(next_c)
         if frozen is not None:  # padded rows keep their state
             np.copyto(hs[t + 1], hs[t], where=frozen[t])
             np.copyto(cs[t + 1], cs[t], where=frozen[t])
 
     mask = None if lengths is None else step_mask(lengths, T, dtype)  # (T, N, 1)
     h = batch_major(hs[1:] if mask is None else hs[1:] * mask)
-    cache = dict(x1=x1, hs=hs, cs=cs, tanh_c=tanh_c, gates=gates, Wx=Wx, Wh=Wh, mask=mask)
+    cache = dict(xh=xh, cs=cs, gates=gates, Wx=Wx, Wh=Wh, b=b, lengths=lengths, mask=mask)
     return h, cache
     # END SOLUTION
 
@@ -215,11 +218,11 @@ def lstm_backward(
 
     Returns (dx, dh0, dWx, dWh, db) with shapes (N, T, D), (N, H), (D, 4H), (H, 4H), (4H,).
     """
-    x1, hs, cs, tanh_c, gates, Wx, Wh, mask = (
-        cache[k] for k in ("x1", "hs", "cs", "tanh_c", "gates", "Wx", "Wh", "mask")
-    )
-    T, N, D1 = x1.shape
-    H = hs.shape[2]
+    xh, cs, Wx, Wh, mask = (cache[k] for k in ("xh", "cs", "Wx", "Wh", "mask"))
+    T, N, DH1 = xh.shape[0] - 1, xh.shape[1], xh.shape[2]
+    H = Wh.shape[0]
+    D = DH1 - 1 - H
+    hs = xh[:, :, D + 1 :]
     s = checks.Shapes()
     s.array("h", hs[1:].swapaxes(0, 1), "N, T, H")
     s.array("dh", dh, "N, T, H")
@@ -228,53 +231,63 @@ def lstm_backward(
     dtype = hs.dtype
 
     # BEGIN SOLUTION
-    gates4 = gates.reshape(T, N, 4, H)  # gates4[t, :, k]: gate k (i, f, g, o) at step t
-    WhT = np.ascontiguousarray(Wh.T)  # BLAS is faster on a contiguous (4H, H) than on Wh.T
-    is_g = np.array([0, 0, 1, 0], dtype=dtype)[:, None]  # (4, 1): marks the tanh gate
+    # This pass writes its gradients into the forward's gate buffer (a second (T, N, 4H)
+    # buffer would cost time to allocate and fill), and takes it out of the cache. A second
+    # backward on the same cache first reruns the forward pass, from the inputs kept in xh.
+    if "gates" not in cache:
+        x, h0 = xh[:T, :, :D].swapaxes(0, 1), xh[0, :, D + 1 :]
+        cache.update(lstm_forward(x, h0, Wx, Wh, cache["b"], cache["lengths"])[1])
+        xh, cs, hs = cache["xh"], cache["cs"], cache["xh"][:, :, D + 1 :]
+    gates = cache.pop("gates")
+    WhT = transposed(Wh)  # (4H, H) contiguous: BLAS is faster on it than on the view Wh.T
 
     # The gradient arriving at each output is read straight from dh[:, t] (no time-major
-    # copy); on a ragged batch the mask zeroes it at padded steps.
-    dgates = np.empty((T, N, 4 * H), dtype=dtype)  # dLoss/d(pre-activations of i, f, g, o)
-    dgates4 = dgates.reshape(T, N, 4, H)
+    # copy); on a ragged batch the mask zeroes it at padded steps. Step t's gate values are
+    # read from gates[t] and then overwritten by the gradients on its pre-activations.
     dnext_h = np.zeros((N, H), dtype=dtype)  # from step t + 1 back to h_t
     dnext_c = np.zeros((N, H), dtype=dtype)  # from step t + 1 back to c_t
     dh_t = np.empty((N, H), dtype=dtype)  # scratch buffers, reused at every step
     dc = np.empty((N, H), dtype=dtype)
-    scratch = np.empty((N, H), dtype=dtype)
-    slopes = np.empty((N, 4, H), dtype=dtype)
+    tanh_c = np.empty((N, H), dtype=dtype)
+    slopes = np.empty((N, 4 * H), dtype=dtype)
+    dvalues = np.empty((N, 4 * H), dtype=dtype)
     for t in range(T - 1, -1, -1):
-        i, f, g, o = gates4[t, :, 0], gates4[t, :, 1], gates4[t, :, 2], gates4[t, :, 3]
+        a = gates[t]  # (N, 4H): the gate values i, f, g, o of step t
+        i, f, g, o = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :]
         if mask is None:  # total gradient on h_t: from its output and from step t + 1
             np.add(dh[:, t], dnext_h, out=dh_t)
         else:
             np.multiply(dh[:, t], mask[t], out=dh_t)
             dh_t += dnext_h
         # total gradient on c_t: from step t + 1, and through h_t = o * tanh(c_t)
-        np.multiply(tanh_c[t], tanh_c[t], out=scratch)
-        np.subtract(1, scratch, out=scratch)
-        scratch *= o
-        scratch *= dh_t
-        np.add(scratch, dnext_c, out=dc)
-        # slope of every gate's nonlinearity in one pass over (N, 4, H):
-        # s (1 - s) for the sigmoids i, f, o and (1 - g)(1 + g) for the tanh gate g
-        np.subtract(1, gates4[t], out=slopes)
-        np.add(gates4[t], is_g, out=dgates4[t])
-        slopes *= dgates4[t]
+        np.tanh(cs[t + 1], out=tanh_c)  # recomputed: cheaper than storing (T, N, H)
+        np.multiply(tanh_c, tanh_c, out=dc)
+        np.subtract(1, dc, out=dc)
+        dc *= o
+        dc *= dh_t
+        dc += dnext_c
+        # slope of each gate's nonlinearity: s (1 - s) for the sigmoids i, f, o (computed
+        # for all four, in one pass), then (1 - g^2) for the tanh gate g
+        np.subtract(1, a, out=slopes)
+        slopes *= a
+        slope_g = slopes[:, 2 * H : 3 * H]
+        np.multiply(g, g, out=slope_g)
+        np.subtract(1, slope_g, out=slope_g)
         # gradient on each gate's value: c = f c_prev + i g, h = o tanh(c)
-        np.multiply(dc, g, out=dgates4[t, :, 0])  # di
-        np.multiply(dc, cs[t], out=dgates4[t, :, 1])  # df
-        np.multiply(dc, i, out=dgates4[t, :, 2])  # dg
-        np.multiply(dh_t, tanh_c[t], out=dgates4[t, :, 3])  # do
-        dgates4[t] *= slopes  # ... and through the nonlinearities
+        np.multiply(dc, g, out=dvalues[:, :H])  # di
+        np.multiply(dc, cs[t], out=dvalues[:, H : 2 * H])  # df
+        np.multiply(dc, i, out=dvalues[:, 2 * H : 3 * H])  # dg
+        np.multiply(dh_t, tanh_c, out=dvalues[:, 3 * H :])  # do
         np.multiply(dc, f, out=dnext_c)
-        np.matmul(dgates[t], WhT, out=dnext_h)
+        np.multiply(dvalues, slopes, out=a)  # ... through the nonlinearities, into gates[t]
+        np.matmul(a, WhT, out=dnext_h)
     dh0 = dnext_h
 
-    # Weight gradients: one GEMM each over all steps.
-    dgates_flat = dgates.reshape(T * N, 4 * H)
-    dWx1 = x1.reshape(T * N, D1).T @ dgates_flat  # (D + 1, 4H): last row is the bias gradient
-    dWx, db = dWx1[:-1], dWx1[-1]
-    dWh = hs[:-1].reshape(T * N, H).T @ dgates_flat
-    dx = batch_major((dgates_flat @ np.ascontiguousarray(Wx.T)).reshape(T, N, D1 - 1))
+    # Weight gradients: one GEMM over all steps, [x_t, 1, h_{t-1}].T @ da gives dWx, db and
+    # dWh stacked; and one for the inputs.
+    da = gates.reshape(T * N, 4 * H)
+    dW = xh[:T].reshape(T * N, DH1).T @ da  # (D + 1 + H, 4H)
+    dWx, db, dWh = dW[:D], dW[D], dW[D + 1 :]
+    dx = batch_major((da @ transposed(Wx)).reshape(T, N, D))
     return dx, dh0, dWx, dWh, db
     # END SOLUTION
