@@ -212,7 +212,8 @@ def gru_backward(
 
     Inputs:
     - dh: (N, T, H) gradient with respect to every hidden state.
-    - cache: from gru_forward.
+    - cache: from gru_forward. This pass writes its gradients into the cache's gate buffer;
+      a second call on the same cache is allowed and reruns the forward pass first.
 
     Returns (dx, dh0, dWx, dWh, dbx, dbh) with shapes
     (N, T, D), (N, H), (D, 3H), (H, 3H), (3H,), (3H,).

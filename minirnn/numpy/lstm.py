@@ -214,7 +214,8 @@ def lstm_backward(
 
     Inputs:
     - dh: (N, T, H) gradient with respect to every hidden state.
-    - cache: from lstm_forward.
+    - cache: from lstm_forward. This pass writes its gradients into the cache's gate buffer;
+      a second call on the same cache is allowed and reruns the forward pass first.
 
     Returns (dx, dh0, dWx, dWh, db) with shapes (N, T, D), (N, H), (D, 4H), (H, 4H), (4H,).
     """
@@ -240,6 +241,7 @@ def lstm_backward(
         xh, cs, hs = cache["xh"], cache["cs"], cache["xh"][:, :, D + 1 :]
     gates = cache.pop("gates")
     WhT = transposed(Wh)  # (4H, H) contiguous: BLAS is faster on it than on the view Wh.T
+    is_g = np.repeat(np.array([0, 0, 1, 0], dtype=dtype), H)  # (4H,): 1 on the tanh gate g
 
     # The gradient arriving at each output is read straight from dh[:, t] (no time-major
     # copy); on a ragged batch the mask zeroes it at padded steps. Step t's gate values are
@@ -266,13 +268,11 @@ def lstm_backward(
         dc *= o
         dc *= dh_t
         dc += dnext_c
-        # slope of each gate's nonlinearity: s (1 - s) for the sigmoids i, f, o (computed
-        # for all four, in one pass), then (1 - g^2) for the tanh gate g
-        np.subtract(1, a, out=slopes)
-        slopes *= a
-        slope_g = slopes[:, 2 * H : 3 * H]
-        np.multiply(g, g, out=slope_g)
-        np.subtract(1, slope_g, out=slope_g)
+        # slope of each gate's nonlinearity, in whole rows of 4H: s (1 - s) for the
+        # sigmoids i, f, o and (1 + g)(1 - g) for the tanh gate g (is_g is 1 on g's columns)
+        np.add(a, is_g, out=slopes)
+        np.subtract(1, a, out=dvalues)  # dvalues is free until the gate-value gradients below
+        slopes *= dvalues
         # gradient on each gate's value: c = f c_prev + i g, h = o tanh(c)
         np.multiply(dc, g, out=dvalues[:, :H])  # di
         np.multiply(dc, cs[t], out=dvalues[:, H : 2 * H])  # df
