@@ -39,6 +39,7 @@ from minirnn.numpy import (
     word_embedding_backward,
     word_embedding_forward,
 )
+from minirnn.numpy.sequence import inputs_ones_states, transposed
 
 N, T, D, H = 3, 5, 4, 6
 
@@ -354,3 +355,81 @@ def test_steps_and_layers_keep_float32() -> None:
     assert emb.dtype == word_embedding_backward(emb, cache).dtype == f32
     loss, dx = temporal_softmax_loss(out, np.zeros((N, 1), dtype=np.int64))
     assert isinstance(loss, float) and dx.dtype == f32
+
+
+# ---------------------------------------------------------------------------------------------
+# The fast sequence passes: buffers and helpers
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (5, 3), (64, 20), (130, 7)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_transposed_is_a_contiguous_copy_of_the_transpose(shape: tuple, dtype: type) -> None:
+    W = np.random.default_rng(8).standard_normal(shape).astype(dtype)
+    WT = transposed(W)
+    assert WT.flags.c_contiguous and WT.dtype == dtype and not np.shares_memory(WT, W)
+    np.testing.assert_array_equal(WT, W.T)
+
+
+def test_inputs_ones_states_holds_x_one_and_the_previous_state() -> None:
+    rng = np.random.default_rng(9)
+    x, h0 = rng.standard_normal((N, T, D)), rng.standard_normal((N, H))
+    xh = inputs_ones_states(x, h0)
+    assert xh.shape == (T + 1, N, D + 1 + H)
+    np.testing.assert_array_equal(xh[:T, :, :D], x.swapaxes(0, 1))
+    np.testing.assert_array_equal(xh[:T, :, D], 1)
+    np.testing.assert_array_equal(xh[0, :, D + 1 :], h0)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_state_buffers_hold_the_outputs(cell: str) -> None:
+    """The states the forward writes into its cache are the outputs it returns."""
+    rng = np.random.default_rng(10)
+    forward, _ = SEQUENCE[cell]
+    x, h0 = rng.standard_normal((N, T, D)), rng.standard_normal((N, H))
+    h, cache = forward(x, h0, *cell_weights(cell, rng))
+    states = cache["xh"][:, :, D + 1 :] if cell == "lstm" else cache["hs"]
+    np.testing.assert_array_equal(states[0], h0)
+    np.testing.assert_array_equal(states[1:].swapaxes(0, 1), h)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_backward_twice_on_one_cache_gives_the_same_gradients(cell: str) -> None:
+    """The backward overwrites the forward's gate buffer; a second call reruns the forward."""
+    rng = np.random.default_rng(11)
+    forward, backward = SEQUENCE[cell]
+    x, h0 = rng.standard_normal((N, T, D)), rng.standard_normal((N, H))
+    h, cache = forward(x, h0, *cell_weights(cell, rng))
+    dh = rng.standard_normal(h.shape)
+    first = backward(dh, cache)
+    for _ in range(2):
+        for a, b in zip(first, backward(dh, cache)):
+            np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_backward_allocates_less_than_one_gate_buffer(cell: str) -> None:
+    """The backward reuses the forward's (T, N, G*H) buffer for the gate gradients.
+
+    Bytes, not time: with H much larger than D the gate buffer dominates, and everything the
+    backward allocates (dx twice, dW, Wh.T, a few (N, 4H) scratch rows) stays under its size.
+    """
+    import tracemalloc
+
+    n, t, d, h = 8, 50, 4, 32
+    rng = np.random.default_rng(12)
+    forward, backward = SEQUENCE[cell]
+    G = {"lstm": 4, "gru": 3}[cell]
+    w = [rng.standard_normal((d, G * h)), rng.standard_normal((h, G * h)),
+         rng.standard_normal(G * h)] + ([rng.standard_normal(G * h)] if cell == "gru" else [])
+    x, h0 = rng.standard_normal((n, t, d)), rng.standard_normal((n, h))
+    out, cache = forward(x, h0, *w)
+    dh = rng.standard_normal(out.shape)
+    tracemalloc.start()
+    try:
+        backward(dh, cache)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    gate_buffer = t * n * G * h * 8
+    assert peak < 0.6 * gate_buffer, (peak, gate_buffer)
