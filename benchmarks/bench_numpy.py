@@ -8,8 +8,9 @@ at two sizes, and prints the ratio numpy time / torch time (below 1 means numpy 
 
 Method: both libraries get the same thread count (torch.set_num_threads and, through
 threadpoolctl, NumPy's BLAS). Each implementation is timed in its own block of repeats after
-warm-up calls, never interleaved call by call (an idle thread pool of one library spinning
-while the other runs skews the ratio), and the best of the block is compared.
+0.3 s of warm-up calls, never interleaved call by call (an idle thread pool of one library
+spinning while the other runs skews the ratio), and the best of the block is compared. A block
+has at least --repeats calls and lasts at least a second, so the small size gets many more.
 
 On a machine busy with other work, wall-clock times of multi-threaded code mean little
 (spinning BLAS/OpenMP threads lose their cores). `--threads 1 --clock cpu` then measures the
@@ -54,16 +55,36 @@ TARGETS = {  # the ratio each cell should stay under, from the issue
 
 
 def best_time(fn: Callable[[], object], repeats: int, clock: Callable[[], float],
-              warmup: int = 2) -> float:
-    """Best time of `repeats` calls of fn on `clock`, after `warmup` untimed calls."""
-    for _ in range(warmup):
+              min_seconds: float = 1.0) -> float:
+    """Best time of fn on `clock`: at least `repeats` calls, and at least `min_seconds` of them.
+
+    Untimed warm-up calls come first, for at least 0.3 s (the first calls of a process pay for
+    page faults, lazy imports and a cold cache). Fast cases get more repeats, so that their best
+    time is as settled as the slow cases'.
+    """
+    start = time.perf_counter()
+    fn()
+    while time.perf_counter() - start < 0.3:
         fn()
-    best = float("inf")
-    for _ in range(repeats):
-        start = clock()
+    best, calls, start = float("inf"), 0, time.perf_counter()
+    while calls < repeats or time.perf_counter() - start < min_seconds:
+        begin = clock()
         fn()
-        best = min(best, clock() - start)
+        best = min(best, clock() - begin)
+        calls += 1
     return best
+
+
+def settle_allocator() -> None:
+    """Allocate and free one 16 MB array before timing anything.
+
+    glibc's malloc hands out blocks above a threshold with a fresh mmap, whose pages fault in
+    on first touch. The threshold starts at 128 KB and rises to the size of a block freed later
+    (blocks up to 32 MB count), so without this the first cases of a run would pay page faults
+    that later cases, and any process that has freed a big array before, do not: the small
+    LSTM timed about 14 ms first and 12 ms after the large cases. Both libraries share glibc.
+    """
+    np.ones(2**22, dtype=np.float32)
 
 
 def numpy_case(cell: str, module: torch.nn.Module, x: np.ndarray, h0: np.ndarray,
@@ -111,11 +132,17 @@ def main() -> None:
     if args.clock == "cpu" and args.threads != 1:
         parser.error("--clock cpu needs --threads 1")
     clock = time.perf_counter if args.clock == "wall" else time.process_time
+    if os.environ.get("OMP_WAIT_POLICY", "").upper() == "PASSIVE":
+        print("note: OMP_WAIT_POLICY=PASSIVE puts torch's OpenMP threads to sleep between "
+              "parallel regions, which makes its small cases several times slower; the targets "
+              "are for the default policy (unset)")
+    settle_allocator()
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     rng = np.random.default_rng(0)
-    print(f"threads: {args.threads} (torch and numpy BLAS), float32, best of {args.repeats}, "
+    print(f"threads: {args.threads} (torch and numpy BLAS), float32, best of at least "
+          f"{args.repeats} calls and 1 s per case, "
           f"{args.clock} clock, load average before: {os.getloadavg()[0]:.2f}")
     header = f"{'cell':<5} {'size':<6} {'(N, T, D, H)':<20} {'numpy ms':>9} {'torch ms':>9} " \
              f"{'ratio':>6} {'target':>7}"
