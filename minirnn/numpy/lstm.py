@@ -240,13 +240,15 @@ def lstm_backward(
         cache.update(lstm_forward(x, h0, Wx, Wh, cache["b"], cache["lengths"])[1])
         xh, cs, hs = cache["xh"], cache["cs"], cache["xh"][:, :, D + 1 :]
     gates = cache.pop("gates")
-    WhT = transposed(Wh)  # (4H, H) contiguous: BLAS is faster on it than on the view Wh.T
     is_g = np.repeat(np.array([0, 0, 1, 0], dtype=dtype), H)  # (4H,): 1 on the tanh gate g
 
     # The gradient arriving at each output is read straight from dh[:, t] (no time-major
     # copy); on a ragged batch the mask zeroes it at padded steps. Step t's gate values are
     # read from gates[t] and then overwritten by the gradients on its pre-activations.
-    dnext_h = np.zeros((N, H), dtype=dtype)  # from step t + 1 back to h_t
+    # dnext_h: from step t + 1 back to h_t. It is computed transposed, as Wh a^T, because
+    # OpenBLAS runs this matmul faster with the long side (4H) in place of the batch (N).
+    dnext_hT = np.zeros((H, N), dtype=dtype)
+    dnext_h = dnext_hT.T
     dnext_c = np.zeros((N, H), dtype=dtype)  # from step t + 1 back to c_t
     dh_t = np.empty((N, H), dtype=dtype)  # scratch buffers, reused at every step
     dc = np.empty((N, H), dtype=dtype)
@@ -280,8 +282,8 @@ def lstm_backward(
         np.multiply(dh_t, tanh_c, out=dvalues[:, 3 * H :])  # do
         np.multiply(dc, f, out=dnext_c)
         np.multiply(dvalues, slopes, out=a)  # ... through the nonlinearities, into gates[t]
-        np.matmul(a, WhT, out=dnext_h)
-    dh0 = dnext_h
+        np.matmul(Wh, a.T, out=dnext_hT)  # (a Wh^T)^T
+    dh0 = np.ascontiguousarray(dnext_h)
 
     # Weight gradients: one GEMM over all steps, [x_t, 1, h_{t-1}].T @ da gives dWx, db and
     # dWh stacked; and one for the inputs.
