@@ -34,7 +34,7 @@ def rel_error(a: torch.Tensor, b: torch.Tensor) -> float:
 
 
 def make_pair(mode: str, layers: int = 1, bidirectional: bool = False, batch_first: bool = False,
-              impl: str = "fused", **kw):
+              impl: str = "fused", device: str = "cpu", **kw):
     """(ours, torch.nn's) with the same float64 weights (torch.nn's initialisation, loaded)."""
     common = dict(num_layers=layers, bidirectional=bidirectional, batch_first=batch_first,
                   dtype=DTYPE, **kw)
@@ -47,16 +47,17 @@ def make_pair(mode: str, layers: int = 1, bidirectional: bool = False, batch_fir
         ref = torch.nn.RNN(D, H, nonlinearity=nl, **common)
         ours = mt.RNN(D, H, nonlinearity=nl, impl=impl, **common)
     ours.load_state_dict(ref.state_dict())
-    return ours, ref
+    return ours.to(device), ref.to(device)
 
 
-def inputs(mode: str, layers: int, bidirectional: bool, batch_first: bool, seed: int = 0):
+def inputs(mode: str, layers: int, bidirectional: bool, batch_first: bool, seed: int = 0,
+           device: str = "cpu"):
     g = torch.Generator().manual_seed(seed)
     k = layers * (2 if bidirectional else 1)
     shape = (N, T, D) if batch_first else (T, N, D)
-    x = torch.randn(shape, generator=g, dtype=DTYPE).requires_grad_()
-    h0 = torch.randn(k, N, H, generator=g, dtype=DTYPE).requires_grad_()
-    c0 = torch.randn(k, N, H, generator=g, dtype=DTYPE).requires_grad_()
+    x = torch.randn(shape, generator=g, dtype=DTYPE).to(device).requires_grad_()
+    h0 = torch.randn(k, N, H, generator=g, dtype=DTYPE).to(device).requires_grad_()
+    c0 = torch.randn(k, N, H, generator=g, dtype=DTYPE).to(device).requires_grad_()
     hx = (h0, c0) if mode == "LSTM" else h0
     leaves = [x, h0, c0] if mode == "LSTM" else [x, h0]
     return x, hx, leaves
@@ -78,9 +79,9 @@ def run(module, x, hx, leaves, kind: str, batch_first: bool, use_lengths_kw: boo
         out, _ = pad_packed_sequence(out, batch_first=batch_first, total_length=T)
     states = states if isinstance(states, tuple) else (states,)
     g = torch.Generator().manual_seed(1)
-    loss = (out * torch.randn(out.shape, generator=g, dtype=DTYPE)).sum()
+    loss = (out * torch.randn(out.shape, generator=g, dtype=DTYPE).to(out.device)).sum()
     for s in states:
-        loss = loss + (s * torch.randn(s.shape, generator=g, dtype=DTYPE)).sum()
+        loss = loss + (s * torch.randn(s.shape, generator=g, dtype=DTYPE).to(s.device)).sum()
     grads = torch.autograd.grad(loss, leaves + list(module.parameters()))
     return [out.detach(), *(s.detach() for s in states), *grads]
 
@@ -91,9 +92,10 @@ MATRIX = list(itertools.product(MODES, [1, 2], [False, True], [False, True],
 
 
 @pytest.mark.parametrize("mode,layers,bidirectional,batch_first,kind,impl", MATRIX)
-def test_matches_torch_nn(mode, layers, bidirectional, batch_first, kind, impl):
-    ours, ref = make_pair(mode, layers, bidirectional, batch_first, impl)
-    x, hx, leaves = inputs(mode, layers, bidirectional, batch_first)
+def test_matches_torch_nn(mode, layers, bidirectional, batch_first, kind, impl, device="cpu"):
+    """(tests/test_torch_cuda.py runs this same check with device="cuda".)"""
+    ours, ref = make_pair(mode, layers, bidirectional, batch_first, impl, device)
+    x, hx, leaves = inputs(mode, layers, bidirectional, batch_first, device=device)
     got = run(ours, x, hx, leaves, kind, batch_first, use_lengths_kw=True)
     want = run(ref, x, hx, leaves, kind, batch_first, use_lengths_kw=False)
     names = ["output", *(["h_n", "c_n"] if mode == "LSTM" else ["h_n"]),
@@ -108,17 +110,18 @@ def test_matches_torch_nn(mode, layers, bidirectional, batch_first, kind, impl):
         padded = steps >= LENGTHS.unsqueeze(0)  # (T, N)
         if batch_first:
             padded = padded.t()
+        padded = padded.to(grad_x.device)
         assert grad_x[padded].abs().max() == 0
 
 
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("kind", ["plain", "lengths"])
-def test_fused_equals_steps(mode, kind):
+def test_fused_equals_steps(mode, kind, device="cpu"):
     """The fast path and the readable loop give the same outputs and gradients."""
-    fused, _ = make_pair(mode, 2, True, True, "fused")
-    steps = make_pair(mode, 2, True, True, "steps")[0]
+    fused, _ = make_pair(mode, 2, True, True, "fused", device)
+    steps = make_pair(mode, 2, True, True, "steps", device)[0]
     steps.load_state_dict(fused.state_dict())
-    x, hx, leaves = inputs(mode, 2, True, True, seed=5)
+    x, hx, leaves = inputs(mode, 2, True, True, seed=5, device=device)
     got = run(fused, x, hx, leaves, kind, True, use_lengths_kw=True)
     want = run(steps, x, hx, leaves, kind, True, use_lengths_kw=True)
     for a, b in zip(got, want):
