@@ -381,13 +381,18 @@ def test_inputs_ones_states_holds_x_one_and_the_previous_state() -> None:
     np.testing.assert_array_equal(xh[0, :, D + 1 :], h0)
 
 
+def forward_once(cell: str, seed: int) -> tuple:
+    """(rng, h0, h, cache) of one forward pass of `cell` on random inputs and weights."""
+    rng = np.random.default_rng(seed)
+    x, h0 = rng.standard_normal((N, T, D)), rng.standard_normal((N, H))
+    h, cache = SEQUENCE[cell][0](x, h0, *cell_weights(cell, rng))
+    return rng, h0, h, cache
+
+
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
 def test_state_buffers_hold_the_outputs(cell: str) -> None:
     """The states the forward writes into its cache are the outputs it returns."""
-    rng = np.random.default_rng(10)
-    forward, _ = SEQUENCE[cell]
-    x, h0 = rng.standard_normal((N, T, D)), rng.standard_normal((N, H))
-    h, cache = forward(x, h0, *cell_weights(cell, rng))
+    _, h0, h, cache = forward_once(cell, 10)
     states = cache["xh"][:, :, D + 1 :] if cell == "lstm" else cache["hs"]
     np.testing.assert_array_equal(states[0], h0)
     np.testing.assert_array_equal(states[1:].swapaxes(0, 1), h)
@@ -396,10 +401,8 @@ def test_state_buffers_hold_the_outputs(cell: str) -> None:
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
 def test_backward_twice_on_one_cache_gives_the_same_gradients(cell: str) -> None:
     """The backward overwrites the forward's gate buffer; a second call reruns the forward."""
-    rng = np.random.default_rng(11)
-    forward, backward = SEQUENCE[cell]
-    x, h0 = rng.standard_normal((N, T, D)), rng.standard_normal((N, H))
-    h, cache = forward(x, h0, *cell_weights(cell, rng))
+    rng, _, h, cache = forward_once(cell, 11)
+    backward = SEQUENCE[cell][1]
     dh = rng.standard_normal(h.shape)
     first = backward(dh, cache)
     for _ in range(2):
