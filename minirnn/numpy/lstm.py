@@ -219,6 +219,9 @@ def lstm_backward(
 
     Returns (dx, dh0, dWx, dWh, db) with shapes (N, T, D), (N, H), (D, 4H), (H, 4H), (4H,).
     """
+    # The cache of lstm_forward: xh (T + 1, N, D + 1 + H) with xh[t] = [x_t, 1, h_{t-1}] (see
+    # sequence.inputs_ones_states), cs (T + 1, N, H) the cell states from c_0, the weights, the
+    # padding mask, and "gates" (T, N, 4H), the gate values i, f, g, o of every step.
     xh, cs, Wx, Wh, mask = (cache[k] for k in ("xh", "cs", "Wx", "Wh", "mask"))
     T, N, DH1 = xh.shape[0] - 1, xh.shape[1], xh.shape[2]
     H = Wh.shape[0]
