@@ -5,11 +5,13 @@ import torch
 
 from minirnn.torch.decode import (
     beam_search,
+    decode_one,
     filter_top_k,
     greedy,
     sample,
     select_state,
     sequence_log_prob,
+    until_eos,
 )
 from minirnn.torch.models import CharLM
 
@@ -70,6 +72,17 @@ def test_beam_width_one_equals_greedy(model, eos):
         if eos is None:
             assert math.isclose(score, sequence_log_prob(model.step, start, None, g),
                                 rel_tol=1e-4)
+
+
+def test_decode_one_is_greedy_or_beam_cut_before_eos(model):
+    assert until_eos([5, 2, 3, 4, 3], 3) == [5, 2] and until_eos([5, 2], 3) == [5, 2]
+    start = torch.tensor([1])
+    for width in (1, 3):
+        if width == 1:
+            full = greedy(model.step, start, None, 15, eos=3)[0].tolist()
+        else:
+            full, _ = beam_search(model.step, start, None, 15, beam_width=width, eos=3)
+        assert decode_one(model.step, start, None, 15, width, eos=3) == until_eos(full, 3)
 
 
 def test_greedy_batch_rows_match_single_rows(model):

@@ -22,6 +22,7 @@ from torch import nn
 
 from minirnn.torch.data import make_shapes, moving_digits, number_translation
 from minirnn.torch.data.tokens import IGNORE_INDEX, Vocab
+from minirnn.torch.decode import until_eos
 from minirnn.torch.models import (
     CaptioningModel,
     Classifier,
@@ -179,7 +180,7 @@ def evaluate(model: nn.Module, data: TaskData) -> dict[str, float]:
             predicted = model.caption(images)
     targets, train_targets = _strip(tgt_out), _strip(data.train[-1])
     blind = majority_per_position(train_targets, max(map(len, train_targets)))
-    blind = blind[: blind.index(Vocab.EOS)] if Vocab.EOS in blind else blind
+    blind = until_eos(blind, Vocab.EOS)
     scores = sequence_scores(predicted, targets)
     base = sequence_scores([blind] * len(targets), targets)
     return {"metric": "token accuracy", "score": scores["token_accuracy"],

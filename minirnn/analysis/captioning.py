@@ -186,7 +186,7 @@ def greedy_captions(model: nn.Module, images: torch.Tensor, max_len: int = 12
     model.eval()
     start = torch.full((images.shape[0],), Vocab.BOS, dtype=torch.long)
     ids = decode.greedy(model.step, start, decoder_start(model, images), max_len, eos=Vocab.EOS)
-    return [row[: row.index(Vocab.EOS)] if Vocab.EOS in row else row for row in ids.tolist()]
+    return [decode.until_eos(row, Vocab.EOS) for row in ids.tolist()]
 
 
 @torch.no_grad()
@@ -198,7 +198,7 @@ def beam_caption(model: nn.Module, image: torch.Tensor, beam_width: int, max_len
     start = torch.tensor([Vocab.BOS])
     ids, score = decode.beam_search(model.step, start, decoder_start(model, image[None]),
                                     max_len, beam_width, eos=Vocab.EOS)
-    return (ids[: ids.index(Vocab.EOS)] if Vocab.EOS in ids else ids), score
+    return decode.until_eos(ids, Vocab.EOS), score
 
 
 @torch.no_grad()

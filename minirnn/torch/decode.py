@@ -139,6 +139,23 @@ def beam_search(step: Step, start: torch.Tensor, state, length: int, beam_width:
     return best, float(scores[0])
 
 
+def until_eos(ids: list[int], eos: int) -> list[int]:
+    """The ids before the first ``eos`` (all of them when there is none)."""
+    return ids[: ids.index(eos)] if eos in ids else ids
+
+
+@torch.no_grad()
+def decode_one(step: Step, start: torch.Tensor, state, length: int, beam_width: int,
+               eos: int) -> list[int]:
+    """One sequence (start (1,), a state of batch 1): greedy for beam_width 1, beam search
+    otherwise; its ids before ``eos``."""
+    if beam_width == 1:
+        ids = greedy(step, start, state, length, eos=eos)[0].tolist()
+    else:
+        ids, _ = beam_search(step, start, state, length, beam_width, eos=eos)
+    return until_eos(ids, eos)
+
+
 @torch.no_grad()
 def sequence_log_prob(step: Step, start: torch.Tensor, state, ids: list[int]) -> float:
     """log P(ids | start, state) for one sequence (start of shape (1,))."""

@@ -294,12 +294,8 @@ class Seq2Seq(nn.Module):
         for i in range(src.shape[0]):
             one = decode.select_state(state, torch.tensor([i], device=src.device))
             start = torch.tensor([Vocab.BOS], device=src.device)
-            if beam_width == 1:
-                ids = decode.greedy(self.step, start, one, max_len, eos=Vocab.EOS)[0].tolist()
-            else:
-                ids, _ = decode.beam_search(self.step, start, one, max_len, beam_width,
-                                            eos=Vocab.EOS)
-            results.append(ids[: ids.index(Vocab.EOS)] if Vocab.EOS in ids else ids)
+            results.append(decode.decode_one(self.step, start, one, max_len, beam_width,
+                                             Vocab.EOS))
         return results
 
 
@@ -498,12 +494,8 @@ class CaptioningModel(nn.Module):
             idx = torch.tensor([i], device=images.device)
             one = (decode.select_state(state, idx), p[idx][None])
             start = torch.tensor([Vocab.BOS], device=images.device)
-            if beam_width == 1:
-                ids = decode.greedy(self.step, start, one, max_len, eos=Vocab.EOS)[0].tolist()
-            else:
-                ids, _ = decode.beam_search(self.step, start, one, max_len, beam_width,
-                                            eos=Vocab.EOS)
-            results.append(ids[: ids.index(Vocab.EOS)] if Vocab.EOS in ids else ids)
+            results.append(decode.decode_one(self.step, start, one, max_len, beam_width,
+                                             Vocab.EOS))
         return results
 
 
