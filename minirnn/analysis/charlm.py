@@ -16,14 +16,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from minirnn.numpy import (
-    Adam,
-    rnn_backward,
-    rnn_forward,
-    temporal_affine_backward,
-    temporal_affine_forward,
-    temporal_softmax_loss,
-)
+from minirnn.analysis.bptt import rnn_lm_loss
+from minirnn.numpy import Adam, rnn_forward, temporal_affine_forward
 
 
 def hello_example() -> tuple[str, np.ndarray, np.ndarray]:
@@ -101,14 +95,10 @@ class HelloRNN:
 
     def loss(self, x: np.ndarray, y: np.ndarray) -> tuple[float, dict[str, np.ndarray]]:
         """Total loss over the T steps (nats) and gradients with the keys of params."""
-        p = self.params
         one_hot = np.eye(self.V)[_check_ids("x", x, self.V)][None]
-        h, rnn_cache = rnn_forward(one_hot, np.zeros((1, self.H)), p["Wx"], p["Wh"], p["b"])
-        scores, out_cache = temporal_affine_forward(h, p["Wy"], p["by"])
-        loss, dscores = temporal_softmax_loss(scores, _check_ids("y", y, self.V)[None])
-        grads = {}
-        dh, grads["Wy"], grads["by"] = temporal_affine_backward(dscores, out_cache)
-        _, _, grads["Wx"], grads["Wh"], grads["b"] = rnn_backward(dh, rnn_cache)
+        loss, grads = rnn_lm_loss(self.params, one_hot, _check_ids("y", y, self.V)[None],
+                                  np.zeros((1, self.H)))
+        grads = {name: grads[name] for name in self.params}  # not those of x and h0
         if not self.memory:
             grads["Wh"][:] = 0.0
         return loss, grads
