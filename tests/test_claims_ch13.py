@@ -11,14 +11,7 @@ import minirnn.torch as mt
 from minirnn.numpy import bidirectional_forward, gru_forward
 from minirnn.torch.data import CharVocab, load_corpus, split_text
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One thread: several test processes share two cores, and a busy BLAS pool is slower."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_backward_half_is_a_forward_gru_on_the_reversed_sequence():

@@ -17,12 +17,7 @@ from minirnn.torch.data import CharVocab, load_corpus, split_text
 RESULTS = Path(__file__).resolve().parents[1] / "experiments" / "results" / "long_range"
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _weights(D: int = 5, H: int = 7, seed: int = 0):

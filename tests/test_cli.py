@@ -10,15 +10,7 @@ import torch
 from minirnn.cli import main
 from minirnn.torch.checkpoint import load_checkpoint
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Small models run fastest on one thread, and two threads on a busy two-core machine spin
-    against each other (50 steps of a small GRU took 32 CPU-seconds instead of 1)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 SMALL = ["--hidden-size", "32", "--embed-size", "8", "--batch-size", "4", "--seq-len", "16",
          "--no-progress"]

@@ -32,15 +32,7 @@ from minirnn.torch.models import (
 )
 from minirnn.torch.train import RandomBatches, Trainer, seed_everything
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Small models run fastest on one thread, and two threads on a busy two-core machine spin
-    against each other (50 steps of a small GRU took 32 CPU-seconds instead of 1)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def train(model, *tensors, steps, batch_size=32, lr=3e-3, **kwargs):

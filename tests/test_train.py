@@ -9,15 +9,7 @@ from minirnn.torch.data import CharVocab, TBPTTBatcher
 from minirnn.torch.models import CharLM, Classifier
 from minirnn.torch.train import RandomBatches, Trainer, schedule_factor, seed_everything
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Small models run fastest on one thread, and two threads on a busy two-core machine spin
-    against each other (50 steps of a small GRU took 32 CPU-seconds instead of 1)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 TEXT = "the quick brown fox jumps over the lazy dog. " * 40
 
