@@ -61,10 +61,10 @@ def inputs_ones_states(x: np.ndarray, h0: np.ndarray) -> np.ndarray:
 def transposed(W: np.ndarray, rows_per_block: int = 64) -> np.ndarray:
     """A contiguous copy of W.T for a 2-D W, copied a band of W's rows at a time.
 
-    The backward passes multiply by W.T at every step, and BLAS is faster on a contiguous
-    matrix. A plain np.ascontiguousarray(W.T) walks down W's columns across all of W, which
-    misses the cache on a large W (about 3x slower for a 512 x 2048 float32 W); a band of 64
-    rows stays in cache while it is written out.
+    The GRU backward multiplies by Wh.T at every step, and the backward passes by Wx.T once;
+    BLAS is faster on a contiguous matrix. A plain np.ascontiguousarray(W.T) walks down W's
+    columns across all of W, which misses the cache on a large W (about 3x slower for a
+    512 x 2048 float32 W); a band of 64 rows stays in cache while it is written out.
     """
     out = np.empty(W.shape[::-1], dtype=W.dtype)
     for start in range(0, W.shape[0], rows_per_block):
