@@ -34,7 +34,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from minirnn.cli import load_run, main  # noqa: E402
-from minirnn.torch.data.text import CharVocab, load_corpus, split_text  # noqa: E402
+from minirnn.data.text import CharVocab, load_corpus, split_text  # noqa: E402
 from minirnn.torch.train import evaluate_charlm  # noqa: E402
 
 

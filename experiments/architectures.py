@@ -3,7 +3,7 @@
     python experiments/architectures.py                 # all five, full size (a few minutes)
     python experiments/architectures.py seq2seq synced  # some of them
 
-Writes experiments/results/architectures/<task>.pt (the state dict, a few hundred KB each) and
+Writes minirnn/results/architectures/<task>.pt (the state dict, a few hundred KB each) and
 results.json (test score, input-blind baseline, steps, seconds). The chapter notebook loads the
 weights and evaluates them; tests/test_claims_ch02.py reruns every task small.
 """
@@ -21,9 +21,9 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import torch  # noqa: E402
 
-from minirnn.analysis.architectures import STEPS, TASKS, run_task  # noqa: E402
+from minirnn.chapters.ch02_five_architectures import STEPS, TASKS, run_task  # noqa: E402
 
-OUT = Path(__file__).resolve().parent / "results" / "architectures"
+OUT = Path(__file__).resolve().parent.parent / "minirnn" / "results" / "architectures"
 
 
 def main(argv: list[str]) -> int:

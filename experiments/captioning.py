@@ -8,7 +8,7 @@ The four (task, cell) pairs are independent: run them as four processes to use m
 For each task (chapter 2's two-shape captions, and 3-object scenes), pretrain and freeze the
 CNN, then train a decoder for every condition (h0, first_input, every_step, attention), cell
 (vanilla RNN, LSTM) and seed (0, 1, 2), 32 hidden units, 1500 Adam steps, and evaluate it on
-500 held-out images. Writes experiments/results/captioning/<task>_<cell>.json (every run's
+500 held-out images. Writes minirnn/results/captioning/<task>_<cell>.json (every run's
 scores, accuracy by position free-running and teacher-forced, beam-search statistics for seed 0) and
 <task>_<cell>.pt (the frozen CNN and the seed-0 decoders' weights, which the chapter loads).
 """
@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 from threadpoolctl import threadpool_limits
 
-from minirnn.analysis.captioning import (
+from minirnn.chapters.ch09_image_captioning import (
     CELLS,
     CONDITIONS,
     TASKS,
@@ -39,7 +39,7 @@ from minirnn.analysis.captioning import (
     run_grid,
 )
 
-OUT = Path(__file__).resolve().parent / "results" / "captioning"
+OUT = Path(__file__).resolve().parent.parent / "minirnn" / "results" / "captioning"
 SEEDS = (0, 1, 2)
 STEPS = 1500
 HIDDEN = 32

@@ -4,12 +4,12 @@ Run from the repository root:
 
     OMP_WAIT_POLICY=PASSIVE python experiments/interpretable_cells.py [--steps 8000]
 
-Trains minirnn.analysis.interpretable.CharLSTM (128 cells, embeddings of 32, chunks of 128
+Trains minirnn.chapters.ch12_interpretable.CharLSTM (128 cells, embeddings of 32, chunks of 128
 characters, Adam 3e-3) on the first 90% of the corpus, then reads 20,000 held-out characters and,
 for two readable features (inside parentheses, inside backticks), chooses the cell whose state
 correlates most with the feature on the first half and reports its correlation on the second
 half, for the trained network and for the same network untrained. Writes
-experiments/results/interpretable_cells/results.json with those numbers, the training loss, and
+minirnn/results/interpretable_cells/results.json with those numbers, the training loss, and
 the chosen cells' states on a 300-character excerpt for the chapter's heatmap.
 """
 
@@ -23,10 +23,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from minirnn.analysis import interpretable
-from minirnn.torch.data.text import CharVocab, load_corpus
+from minirnn.chapters import ch12_interpretable as interpretable
+from minirnn.data.text import CharVocab, load_corpus
 
-OUT = Path(__file__).resolve().parent / "results" / "interpretable_cells"
+OUT = Path(__file__).resolve().parent.parent / "minirnn" / "results" / "interpretable_cells"
 FEATURES = {"inside parentheses": interpretable.inside_parentheses,
             "inside backticks": interpretable.inside_backticks}
 

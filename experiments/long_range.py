@@ -1,7 +1,7 @@
 """The appendix's long-range benchmark: adding and copy tasks over T, four cells, several seeds.
 
     OMP_WAIT_POLICY=PASSIVE python experiments/long_range.py            # the committed grid
-    rm -r experiments/results/long_range && \
+    rm -r minirnn/results/long_range && \
         OMP_WAIT_POLICY=PASSIVE python experiments/long_range.py        # start over
     OMP_WAIT_POLICY=PASSIVE python experiments/long_range.py --seeds 2 --runs-file runs_seed2.json
     OMP_WAIT_POLICY=PASSIVE python experiments/long_range.py --seeds 1 --tasks copy \
@@ -11,12 +11,12 @@ The last two forms run some seeds (or tasks) only, into their own file, so that 
 can share a grid; the summary is built from every runs*.json in the results folder.
 
 Runs go seed by seed (all configurations of seed 0, then seed 1, ...), and each finished run is
-appended to experiments/results/long_range/runs.json at once, so an interrupted grid keeps what
+appended to minirnn/results/long_range/runs.json at once, so an interrupted grid keeps what
 it finished and a restart skips it. At the end it writes summary.json (success counts and median
 errors per task, cell and T) and prints the table. One thread per process: the 84 runs took 80
 minutes of run time on a busy 2-core machine, split over three processes (seed 0 with seed 1's
 adding runs; seed 1's copy runs; seed 2). ``--fresh`` discards only the named runs file.
-The logic is minirnn.analysis.long_range; tests/test_claims_appendix.py reruns it small.
+The logic is minirnn.chapters.appendix_long_range; tests/test_claims_appendix.py reruns it small.
 """
 
 from __future__ import annotations
@@ -28,9 +28,9 @@ from pathlib import Path
 
 import torch
 
-from minirnn.analysis.long_range import CELLS, run_one, summarise
+from minirnn.chapters.appendix_long_range import CELLS, run_one, summarise
 
-OUT = Path(__file__).resolve().parent / "results" / "long_range"
+OUT = Path(__file__).resolve().parent.parent / "minirnn" / "results" / "long_range"
 GRID = {"adding": (10, 30, 100, 200), "copy": (10, 30, 100)}
 SEEDS = (0, 1, 2)
 STEPS = 1000

@@ -4,10 +4,10 @@ Run from the repository root:
 
     OMP_WAIT_POLICY=PASSIVE python experiments/lstm_adding.py
 
-Writes experiments/results/lstm_adding/results.json (loss curves every 10 steps, held-out and
+Writes minirnn/results/lstm_adding/results.json (loss curves every 10 steps, held-out and
 predict-the-mean errors per run) and lstm_T50_seed0.pt (the trained LSTM of T = 50, seed 0, a
 state dict of a few kB) for the chapter's "after training" Jacobian measurement. The training
-code is minirnn.analysis.lstm_gradients.train_adding (32 units, 1000 Adam steps, lr 1e-2,
+code is minirnn.chapters.ch12_lstm.train_adding (32 units, 1000 Adam steps, lr 1e-2,
 batches of 32, global-norm clipping at 1).
 """
 
@@ -19,9 +19,9 @@ from pathlib import Path
 
 import torch
 
-from minirnn.analysis.lstm_gradients import train_adding
+from minirnn.chapters.ch12_lstm import train_adding
 
-OUT = Path(__file__).resolve().parent / "results" / "lstm_adding"
+OUT = Path(__file__).resolve().parent.parent / "minirnn" / "results" / "lstm_adding"
 CELLS, LENGTHS, SEEDS, STEPS = ("rnn", "lstm"), (10, 50), (0, 1, 2), 1000
 
 

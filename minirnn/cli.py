@@ -24,9 +24,7 @@ from pathlib import Path
 
 import torch
 
-from minirnn.torch import distributed
-from minirnn.torch.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from minirnn.torch.data.text import (
+from minirnn.data.text import (
     CharVocab,
     TBPTTBatcher,
     TextFileError,
@@ -34,6 +32,8 @@ from minirnn.torch.data.text import (
     load_text,
     split_text,
 )
+from minirnn.torch import distributed
+from minirnn.torch.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from minirnn.torch.models import CELLS, CharLM
 from minirnn.torch.train import Trainer, evaluate_charlm, seed_everything
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from minirnn.analysis import architectures as arch
+from minirnn.chapters import ch02_five_architectures as arch
 
 
 def test_sequence_scores_counts_missing_and_extra_tokens_as_wrong():

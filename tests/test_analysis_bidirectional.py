@@ -1,4 +1,4 @@
-"""Unit tests of minirnn.analysis.bidirectional: tasks, ceiling, argument errors."""
+"""Unit tests of minirnn.chapters.ch13_bidirectional: tasks, ceiling, argument errors."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-import minirnn.analysis.bidirectional as bi
+import minirnn.chapters.ch13_bidirectional as bi
 
 
 def test_appears_later_tags_match_a_direct_loop():

@@ -1,11 +1,11 @@
-"""minirnn.analysis.bptt: the teaching backward, its buggy variants, the lag decomposition."""
+"""minirnn.chapters.ch07_bptt: the teaching backward, its buggy variants, the lag decomposition."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from minirnn.analysis import bptt
+from minirnn.chapters import ch07_bptt as bptt
 from minirnn.numpy import eval_numerical_gradient, rel_error, rnn_backward, rnn_forward
 
 

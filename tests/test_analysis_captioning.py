@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from minirnn.analysis import captioning as cap
-from minirnn.torch.data.shapes import COLOURS, SHAPES
-from minirnn.torch.data.tokens import Vocab
+from minirnn.chapters import ch09_image_captioning as cap
+from minirnn.data.shapes import COLOURS, SHAPES
+from minirnn.data.tokens import Vocab
 from minirnn.torch.models import ShapesEncoder
 
 

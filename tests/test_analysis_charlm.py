@@ -1,4 +1,4 @@
-"""Unit tests of minirnn.analysis.charlm, each against a hand-computed or independent result."""
+"""Unit tests of minirnn.chapters.ch05_char_language_model, each against an independent result."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-import minirnn.analysis.charlm as clm
+import minirnn.chapters.ch05_char_language_model as clm
 from minirnn.numpy import eval_numerical_gradient, rel_error
 
 

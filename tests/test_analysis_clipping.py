@@ -1,4 +1,4 @@
-"""Unit tests of minirnn.analysis.clipping."""
+"""Unit tests of minirnn.chapters.ch11_gradient_clipping."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from minirnn.analysis import clipping
+from minirnn.chapters import ch11_gradient_clipping as clipping
 from minirnn.numpy import clip_grad_norm, clip_grad_value
 
 

@@ -8,7 +8,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 
-from minirnn.analysis.diagrams import ARCHITECTURES, architecture_layout, draw_architecture  # noqa: E402
+from minirnn.chapters.ch02_diagrams import ARCHITECTURES, architecture_layout, draw_architecture  # noqa: E402
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""Unit tests of minirnn.analysis.embedding: each function against a hand or independent result."""
+"""Unit tests of minirnn.chapters.ch06_embeddings: each against an independent result."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-import minirnn.analysis.embedding as emb
+import minirnn.chapters.ch06_embeddings as emb
 
 
 def test_one_hot_rows_and_errors():

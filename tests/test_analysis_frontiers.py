@@ -1,11 +1,11 @@
-"""Unit tests of minirnn.analysis.frontiers: counts and argument errors."""
+"""Unit tests of minirnn.chapters.ch15_frontiers: counts and argument errors."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-import minirnn.analysis.frontiers as fr
+import minirnn.chapters.ch15_frontiers as fr
 
 
 def test_scan_work_small_cases():

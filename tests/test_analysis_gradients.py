@@ -1,11 +1,11 @@
-"""Unit tests of minirnn.analysis.gradients (Jacobian products, spectra, sweeps)."""
+"""Unit tests of minirnn.chapters.ch10_vanishing_exploding (Jacobian products, spectra, sweeps)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from minirnn.analysis import gradients
+from minirnn.chapters import ch10_vanishing_exploding as gradients
 
 
 def test_orthogonal_is_orthogonal_and_seeded():

@@ -1,11 +1,11 @@
-"""Unit tests of minirnn.analysis.gru: counts and argument errors."""
+"""Unit tests of minirnn.chapters.ch14_gru: counts and argument errors."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-import minirnn.analysis.gru as gru
+import minirnn.chapters.ch14_gru as gru
 
 
 def test_macs_formula():

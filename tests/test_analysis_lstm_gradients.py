@@ -1,4 +1,4 @@
-"""Unit tests of minirnn.analysis.lstm_gradients and minirnn.analysis.interpretable."""
+"""Unit tests of minirnn.chapters.ch12_lstm and minirnn.chapters.ch12_interpretable."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from minirnn.analysis import interpretable, lstm_gradients
+from minirnn.chapters import ch12_interpretable as interpretable
+from minirnn.chapters import ch12_lstm as lstm_gradients
 
 
 def test_set_forget_bias_sets_the_sum_of_the_forget_slice():

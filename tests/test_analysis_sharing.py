@@ -1,12 +1,12 @@
-"""minirnn.analysis.sharing: the motif task, the two taggers, accuracy by position, PCA."""
+"""minirnn.chapters.ch03_vanilla_rnn: the motif task, the two taggers, accuracy by position, PCA."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-import minirnn.toy as toy
-from minirnn.analysis import sharing
+import minirnn.chapters.ch01_why_recurrence as toy
+from minirnn.chapters import ch03_vanilla_rnn as sharing
 from minirnn.numpy import eval_numerical_gradient, rel_error
 
 

@@ -1,4 +1,4 @@
-"""Unit tests of minirnn.analysis.truncation, each against a hand count or an independent result."""
+"""Unit tests of minirnn.chapters.ch08_truncated_bptt, each against an independent result."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-import minirnn.analysis.truncation as trunc
+import minirnn.chapters.ch08_truncated_bptt as trunc
 
 
 def test_saved_tensor_bytes_of_a_known_graph():

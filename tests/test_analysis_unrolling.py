@@ -1,4 +1,4 @@
-"""minirnn.analysis.unrolling: the unrolled graph, autograd counts, loss weights, masking."""
+"""minirnn.chapters.ch04_unrolling_and_loss: unrolled graph, autograd counts, masking."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from minirnn.analysis import unrolling  # noqa: E402
+from minirnn.chapters import ch04_unrolling_and_loss as unrolling  # noqa: E402
 from minirnn.numpy import eval_numerical_gradient, rel_error, temporal_softmax_loss  # noqa: E402
 
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from minirnn.analysis.attention_captioning import AttentionCaptioner
+from minirnn.chapters.ch09_attention import AttentionCaptioner
+from minirnn.data.shapes import make_shapes
+from minirnn.data.tokens import Vocab
 from minirnn.torch import decode
-from minirnn.torch.data.shapes import make_shapes
-from minirnn.torch.data.tokens import Vocab
 from minirnn.torch.models import ShapesEncoder
 
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-import minirnn.analysis.long_range as lr
+import minirnn.chapters.appendix_long_range as lr
 
 ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "experiments" / "results" / "long_range"
+RESULTS = ROOT / "minirnn" / "results" / "long_range"
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import minirnn.toy as toy
+import minirnn.chapters.ch01_why_recurrence as toy
 
 
 def test_one_set_of_rnn_weights_reads_every_length():

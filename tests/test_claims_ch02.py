@@ -10,9 +10,9 @@ import pytest
 import torch
 from threadpoolctl import threadpool_limits
 
-from minirnn.analysis import architectures as arch
+from minirnn.chapters import ch02_five_architectures as arch
 
-RESULTS = Path(__file__).resolve().parent.parent / "experiments" / "results" / "architectures"
+RESULTS = Path(__file__).resolve().parent.parent / "minirnn" / "results" / "architectures"
 
 
 @pytest.mark.parametrize("name", arch.TASKS)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-import minirnn.toy as toy
-from minirnn.analysis import sharing
+import minirnn.chapters.ch01_why_recurrence as toy
+from minirnn.chapters import ch03_vanilla_rnn as sharing
 from minirnn.numpy import rnn_backward, rnn_forward, rnn_step_backward, rnn_step_forward
 from minirnn.torch import RNN as MiniRNN
 

@@ -6,10 +6,10 @@ import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
 
-import minirnn.toy as toy
-from minirnn.analysis import unrolling
+import minirnn.chapters.ch01_why_recurrence as toy
+from minirnn.chapters import ch04_unrolling_and_loss as unrolling
+from minirnn.data.names import encode_names, names_split, names_vocab
 from minirnn.torch import RNNCell
-from minirnn.torch.data.names import encode_names, names_split, names_vocab
 
 
 def test_unrolled_graph_has_4T_plus_2_nodes_5T_edges_and_T_uses_per_weight():

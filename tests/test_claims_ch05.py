@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-import minirnn.analysis.charlm as clm
-from minirnn.torch.data import CharVocab, TBPTTBatcher, load_corpus, split_text
+import minirnn.chapters.ch05_char_language_model as clm
+from minirnn.data import CharVocab, TBPTTBatcher, load_corpus, split_text
 from minirnn.torch.models import CharLM
 from minirnn.torch.train import Trainer, evaluate_charlm
 

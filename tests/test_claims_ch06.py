@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-import minirnn.analysis.embedding as emb
+import minirnn.chapters.ch06_embeddings as emb
+from minirnn.data import CharVocab, load_corpus
 from minirnn.numpy import rnn_forward, word_embedding_backward, word_embedding_forward
-from minirnn.torch.data import CharVocab, load_corpus
 
 
 def test_one_hot_product_equals_lookup_and_embedding_factorises_wx():

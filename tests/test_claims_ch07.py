@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-import minirnn.toy as toy
-from minirnn.analysis import bptt, unrolling
+import minirnn.chapters.ch01_why_recurrence as toy
+from minirnn.chapters import ch04_unrolling_and_loss as unrolling
+from minirnn.chapters import ch07_bptt as bptt
+from minirnn.data.text import CharVocab, load_corpus
 from minirnn.numpy import (
     eval_numerical_gradient,
     rel_error,
@@ -17,7 +19,6 @@ from minirnn.numpy import (
     temporal_softmax_loss,
     word_embedding_forward,
 )
-from minirnn.torch.data.text import CharVocab, load_corpus
 
 
 def _small_lm(seed=1, N=2, T=6, D=3, H=5, V=4):

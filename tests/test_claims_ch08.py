@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-import minirnn.analysis.truncation as trunc
-from minirnn.torch.data import CharVocab, TBPTTBatcher, load_corpus, split_text
+import minirnn.chapters.ch08_truncated_bptt as trunc
+from minirnn.data import CharVocab, TBPTTBatcher, load_corpus, split_text
 from minirnn.torch.models import CharLM
 from minirnn.torch.train import Trainer
 

@@ -1,5 +1,5 @@
 """Chapter 9's claims, each asserted in its direction: on a small fixed seed where the claim is
-about a mechanism, and on the committed grid (experiments/results/captioning/) where it is
+about a mechanism, and on the committed grid (minirnn/results/captioning/) where it is
 about the grid's result; a tiny rerun of the grid's code path checks that it still produces
 what was committed."""
 
@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 import torch
 
-from minirnn.analysis import captioning as cap
+from minirnn.chapters import ch09_image_captioning as cap
 from minirnn.torch.models import ShapesEncoder
 
-RESULTS = Path(__file__).resolve().parents[1] / "experiments" / "results" / "captioning"
+RESULTS = Path(__file__).resolve().parents[1] / "minirnn" / "results" / "captioning"
 
 
 def _results() -> dict:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from minirnn.analysis import gradients
+from minirnn.chapters import ch10_vanishing_exploding as gradients
 from minirnn.numpy import rnn_backward, rnn_forward
 
 
@@ -83,10 +83,10 @@ def test_saturated_units_make_a_large_wh_vanish():
 
 
 def test_trained_char_rnn_has_rho_above_one_saturated_units_and_vanishing_jacobians():
-    import minirnn.toy as toy
-    from minirnn.analysis import unrolling
+    import minirnn.chapters.ch01_why_recurrence as toy
+    from minirnn.chapters import ch04_unrolling_and_loss as unrolling
+    from minirnn.data.text import CharVocab, load_corpus
     from minirnn.numpy import word_embedding_forward
-    from minirnn.torch.data.text import CharVocab, load_corpus
 
     threadpool_limits(1)
     text = load_corpus()

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from minirnn.analysis import clipping
-from minirnn.torch.data.synthetic import adding_problem
+from minirnn.chapters import ch11_gradient_clipping as clipping
+from minirnn.data.synthetic import adding_problem
 
 
 @pytest.fixture(autouse=True)

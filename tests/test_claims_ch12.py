@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 import torch
 
-from minirnn.analysis import lstm_gradients
+from minirnn.chapters import ch12_lstm as lstm_gradients
+from minirnn.data.synthetic import adding_problem
 from minirnn.numpy import lstm_forward, lstm_step_forward, sigmoid
-from minirnn.torch.data.synthetic import adding_problem
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "experiments" / "results"
+RESULTS = ROOT / "minirnn" / "results"
 
 
 @pytest.fixture(autouse=True)

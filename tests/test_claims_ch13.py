@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-import minirnn.analysis.bidirectional as bi
+import minirnn.chapters.ch13_bidirectional as bi
 import minirnn.torch as mt
+from minirnn.data import CharVocab, load_corpus, split_text
 from minirnn.numpy import bidirectional_forward, gru_forward
-from minirnn.torch.data import CharVocab, load_corpus, split_text
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

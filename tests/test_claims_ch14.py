@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 import torch
 
-import minirnn.analysis.gru as gru
-from minirnn.analysis.long_range import errors_by_length, load_runs
+import minirnn.chapters.ch14_gru as gru
+from minirnn.chapters.appendix_long_range import errors_by_length, load_runs
+from minirnn.data import CharVocab, load_corpus, split_text
 from minirnn.numpy import gru_forward
 from minirnn.numpy.bidirectional import params_from_torch
-from minirnn.torch.data import CharVocab, load_corpus, split_text
 
-RESULTS = Path(__file__).resolve().parents[1] / "experiments" / "results" / "long_range"
+RESULTS = Path(__file__).resolve().parents[1] / "minirnn" / "results" / "long_range"
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

@@ -7,8 +7,8 @@ import math
 import pytest
 import torch
 
-import minirnn.analysis.frontiers as fr
-import minirnn.mingru as mg
+import minirnn.chapters.ch15_frontiers as fr
+import minirnn.torch.mingru as mg
 
 
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "mingru"])

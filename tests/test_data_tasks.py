@@ -3,7 +3,7 @@ import hashlib
 import pytest
 import torch
 
-from minirnn.torch.data import (
+from minirnn.data import (
     IGNORE_INDEX,
     Vocab,
     adding_problem,

@@ -4,7 +4,7 @@ import hashlib
 import pytest
 import torch
 
-from minirnn.torch.data import (
+from minirnn.data import (
     CharVocab,
     TBPTTBatcher,
     TextFileError,
@@ -12,7 +12,7 @@ from minirnn.torch.data import (
     load_text,
     split_text,
 )
-from minirnn.torch.data.text import CORPUS_PATH
+from minirnn.data.text import CORPUS_PATH
 
 
 def test_corpus_checksum_and_size():

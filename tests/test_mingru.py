@@ -1,11 +1,11 @@
-"""Unit tests of minirnn.mingru: the forms agree, the layer trains, bad input is refused."""
+"""Unit tests of minirnn.torch.mingru: the forms agree, the layer trains, bad input is refused."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-import minirnn.mingru as mg
+import minirnn.torch.mingru as mg
 
 
 def _ab(N=2, T=9, H=3, seed=0):

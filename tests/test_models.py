@@ -6,7 +6,7 @@ import math
 import pytest
 import torch
 
-from minirnn.torch.data import (
+from minirnn.data import (
     IGNORE_INDEX,
     CharVocab,
     TBPTTBatcher,

@@ -4,8 +4,8 @@ import sys
 import pytest
 import torch
 
+from minirnn.data import CharVocab, TBPTTBatcher
 from minirnn.torch.checkpoint import load_checkpoint, save_checkpoint
-from minirnn.torch.data import CharVocab, TBPTTBatcher
 from minirnn.torch.models import CharLM, Classifier
 from minirnn.torch.train import RandomBatches, Trainer, schedule_factor, seed_everything
 

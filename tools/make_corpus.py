@@ -3,7 +3,7 @@
 Run once with the pinned numpy (2.4.6); the output is committed, so the corpus is the same bytes
 on every Python and platform whatever numpy is installed later. NumPy is BSD-licensed.
 
-    python tools/make_corpus.py   # writes minirnn/torch/data/numpy_docstrings.txt.gz
+    python tools/make_corpus.py   # writes minirnn/data/numpy_docstrings.txt.gz
 """
 
 from __future__ import annotations

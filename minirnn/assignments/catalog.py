@@ -125,7 +125,7 @@ A2 = Assignment(
 A3 = Assignment(
     name="a3_captioning",
     title="A3: image captioning in PyTorch: where the image vector enters",
-    packages=("torch",),
+    packages=("torch", "data"),
     modules=("torch/models.py",),
     chapters={
         "CaptioningModel.start": 9,
@@ -148,8 +148,8 @@ A3 = Assignment(
 A4 = Assignment(
     name="a4_charlm",
     title="A4: character language model: truncated BPTT, sampling, beam search",
-    packages=("torch",),
-    modules=("torch/data/text.py", "torch/decode.py"),
+    packages=("torch", "data"),
+    modules=("data/text.py", "torch/decode.py"),
     chapters={
         "TBPTTBatcher.__init__": 8,
         "TBPTTBatcher.next_batch": 8,

@@ -19,8 +19,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from minirnn.data.tokens import IGNORE_INDEX, Vocab
 from minirnn.torch import decode
-from minirnn.torch.data.tokens import IGNORE_INDEX, Vocab
 
 CELLS = ("rnn", "lstm", "gru")
 State = torch.Tensor | tuple[torch.Tensor, torch.Tensor]

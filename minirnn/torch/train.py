@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from minirnn.torch.data.text import TBPTTBatcher
+from minirnn.data.text import TBPTTBatcher
 from minirnn.torch.models import detach_state, token_cross_entropy
 
 OPTIMIZERS = ("sgd", "momentum", "adagrad", "rmsprop", "adam", "adamw")

@@ -8,7 +8,7 @@ of images. Run them with ``python -m pytest tests -q`` from the assignment folde
 
 import torch
 
-from minirnn.torch.data.tokens import Vocab
+from minirnn.data.tokens import Vocab
 from minirnn.torch.models import CaptioningModel, ShapesEncoder
 
 torch.set_num_threads(1)

@@ -9,7 +9,7 @@ import math
 
 import torch
 
-from minirnn.torch.data.text import TBPTTBatcher
+from minirnn.data.text import TBPTTBatcher
 from minirnn.torch.decode import beam_search, filter_top_k, greedy, sample
 
 torch.set_num_threads(1)

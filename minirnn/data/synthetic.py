@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from minirnn.torch.data.tokens import IGNORE_INDEX
+from minirnn.data.tokens import IGNORE_INDEX
 
 
 def adding_problem(n: int, length: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import torch
 
-from minirnn.torch.data.tokens import IGNORE_INDEX, Vocab, pad_batch
+from minirnn.data.tokens import IGNORE_INDEX, Vocab, pad_batch
 
 COLOURS = {"red": (1.0, 0.1, 0.1), "green": (0.1, 0.9, 0.1), "blue": (0.2, 0.3, 1.0),
            "yellow": (1.0, 0.9, 0.1)}

@@ -1,11 +1,11 @@
 """Datasets of the course, none downloaded: each is shipped with an installed package or generated
 from a seed. One small file per dataset."""
 
-from minirnn.torch.data.names import encode_names, load_names, names_split, names_vocab
-from minirnn.torch.data.numbers import TranslationSplit, number_translation
-from minirnn.torch.data.shapes import ShapesData, caption_vocab, make_shapes
-from minirnn.torch.data.synthetic import adding_problem, copy_task
-from minirnn.torch.data.text import (
+from minirnn.data.names import encode_names, load_names, names_split, names_vocab
+from minirnn.data.numbers import TranslationSplit, number_translation
+from minirnn.data.shapes import ShapesData, caption_vocab, make_shapes
+from minirnn.data.synthetic import adding_problem, copy_task
+from minirnn.data.text import (
     CharVocab,
     TBPTTBatcher,
     TextFileError,
@@ -13,8 +13,8 @@ from minirnn.torch.data.text import (
     load_text,
     split_text,
 )
-from minirnn.torch.data.tokens import IGNORE_INDEX, Vocab, pad_batch
-from minirnn.torch.data.video import moving_digits
+from minirnn.data.tokens import IGNORE_INDEX, Vocab, pad_batch
+from minirnn.data.video import moving_digits
 
 __all__ = [
     "IGNORE_INDEX",

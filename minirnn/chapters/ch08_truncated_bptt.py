@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from minirnn.torch.data.text import TBPTTBatcher
+from minirnn.data.text import TBPTTBatcher
 
 # --------------------------------------------------------------------------- memory
 

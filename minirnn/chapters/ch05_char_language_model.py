@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from minirnn.analysis.bptt import rnn_lm_loss
+from minirnn.chapters.ch07_bptt import rnn_lm_loss
 from minirnn.numpy import Adam, rnn_forward, temporal_affine_forward
 
 

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from minirnn.torch.data.synthetic import adding_problem
+from minirnn.data.synthetic import adding_problem
 
 RULES = ("none", "value", "norm", "tensor_norm")
 

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from minirnn.torch.data.synthetic import adding_problem
+from minirnn.data.synthetic import adding_problem
 
 CELLS = ("rnn", "lstm")
 

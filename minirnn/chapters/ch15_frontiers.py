@@ -18,7 +18,7 @@ import math
 
 import torch
 
-from minirnn.mingru import (
+from minirnn.torch.mingru import (
     linear_recurrence_cumprod,
     linear_recurrence_logspace,
     linear_recurrence_sequential,

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from minirnn.torch.data.tokens import IGNORE_INDEX
+from minirnn.data.tokens import IGNORE_INDEX
 from minirnn.torch.models import ShapesEncoder
 
 

@@ -25,10 +25,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from minirnn.analysis.architectures import majority_per_position, sequence_scores
-from minirnn.analysis.attention_captioning import AttentionCaptioner
-from minirnn.torch import decode
-from minirnn.torch.data.shapes import (
+from minirnn.chapters.ch02_five_architectures import majority_per_position, sequence_scores
+from minirnn.chapters.ch09_attention import AttentionCaptioner
+from minirnn.data.shapes import (
     COLOURS,
     GRID,
     SHAPES,
@@ -39,7 +38,8 @@ from minirnn.torch.data.shapes import (
     make_shapes,
     shape_mask,
 )
-from minirnn.torch.data.tokens import IGNORE_INDEX, Vocab, pad_batch
+from minirnn.data.tokens import IGNORE_INDEX, Vocab, pad_batch
+from minirnn.torch import decode
 from minirnn.torch.models import CaptioningModel, ShapesEncoder, pretrain_encoder
 from minirnn.torch.train import RandomBatches, Trainer, seed_everything
 

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from minirnn.torch.data import make_shapes, moving_digits, number_translation
-from minirnn.torch.data.tokens import IGNORE_INDEX, Vocab
+from minirnn.data import make_shapes, moving_digits, number_translation
+from minirnn.data.tokens import IGNORE_INDEX, Vocab
 from minirnn.torch.decode import until_eos
 from minirnn.torch.models import (
     CaptioningModel,

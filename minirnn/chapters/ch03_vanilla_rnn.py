@@ -14,14 +14,15 @@ answer at every step:
   T * 2 outputs. Each position has its own input weights and its own output unit, so what it
   learned at early positions says nothing about late ones.
 
-Both follow minirnn.toy's model interface (`params`, `loss(tokens, tags)`, `predict(tokens)`)
-and train with `minirnn.toy.fit`. Tokens are (N, T) integers; tags are (N, T) in {0, 1}.
+Both follow chapter 1's model interface (`params`, `loss(tokens, tags)`, `predict(tokens)`)
+and train with chapter 1's `fit`. Tokens are (N, T) integers; tags are (N, T) in {0, 1}.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from minirnn.chapters.ch01_why_recurrence import FlatMLP, ManyToOneRNN, one_hot
 from minirnn.numpy import (
     rnn_backward,
     rnn_forward,
@@ -29,7 +30,6 @@ from minirnn.numpy import (
     temporal_affine_forward,
     temporal_softmax_loss,
 )
-from minirnn.toy import FlatMLP, ManyToOneRNN, one_hot
 
 MOTIF_A, MOTIF_B = 0, 1
 
@@ -83,7 +83,7 @@ def motif_tags(tokens: np.ndarray) -> np.ndarray:
 class RNNTagger(ManyToOneRNN):
     """Vanilla RNN with one output layer shared by all steps: tokens (N, T) -> tags (N, T).
 
-    Parameters as `minirnn.toy.ManyToOneRNN`: Wx (V, H), Wh (H, H), b (H,), W_out (H, 2),
+    Parameters as chapter 1's `ManyToOneRNN`: Wx (V, H), Wh (H, H), b (H,), W_out (H, 2),
     b_out (2,); their number does not depend on T. The loss is the mean cross-entropy per step.
     """
 

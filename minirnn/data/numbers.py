@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import torch
 
-from minirnn.torch.data.tokens import IGNORE_INDEX, Vocab, pad_batch
+from minirnn.data.tokens import IGNORE_INDEX, Vocab, pad_batch
 
 
 @dataclass

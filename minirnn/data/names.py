@@ -10,8 +10,8 @@ from pathlib import Path
 
 import torch
 
-from minirnn.torch.data.text import CharVocab
-from minirnn.torch.data.tokens import IGNORE_INDEX
+from minirnn.data.text import CharVocab
+from minirnn.data.tokens import IGNORE_INDEX
 
 MARKER = "."  # start and end of a name
 

@@ -22,8 +22,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from minirnn.mingru import MinGRU
-from minirnn.torch.data import IGNORE_INDEX, adding_problem, copy_task
+from minirnn.data import IGNORE_INDEX, adding_problem, copy_task
+from minirnn.torch.mingru import MinGRU
 from minirnn.torch.models import recurrent_layer, token_cross_entropy
 
 CELLS = ("rnn", "lstm", "gru", "mingru")
