@@ -5,7 +5,7 @@
 
 Writes minirnn/results/architectures/<task>.pt (the state dict, a few hundred KB each) and
 results.json (test score, input-blind baseline, steps, seconds). The chapter notebook loads the
-weights and evaluates them; tests/test_claims_ch02.py reruns every task small.
+weights and evaluates them; tests/test_ch02_claims.py reruns every task small.
 """
 
 from __future__ import annotations
