@@ -6,6 +6,7 @@ import numpy as np
 import torch
 
 from minirnn.chapters import ch03_vanilla_rnn as sharing
+from minirnn.convert import from_torch
 from minirnn.numpy import rnn_backward, rnn_forward, rnn_step_backward, rnn_step_forward
 from minirnn.numpy.train import count_params, fit
 from minirnn.torch import RNN as MiniRNN
@@ -92,9 +93,7 @@ def test_numpy_rnn_matches_torch_nn_rnn_and_minirnn_torch_rnn():
     torch.manual_seed(0)
     N, T, D, H = 3, 7, 4, 5
     ref = torch.nn.RNN(D, H, batch_first=True, dtype=torch.float64)
-    sd = {k: v.detach().numpy() for k, v in ref.state_dict().items()}
-    Wx, Wh = sd["weight_ih_l0"].T, sd["weight_hh_l0"].T
-    b = sd["bias_ih_l0"] + sd["bias_hh_l0"]
+    [(Wx, Wh, b)] = from_torch(ref)  # Wx = weight_ih_l0.T, Wh = weight_hh_l0.T, b = sum of biases
     x = torch.randn(N, T, D, dtype=torch.float64)
     h0 = torch.randn(1, N, H, dtype=torch.float64)
     mini = MiniRNN(D, H, batch_first=True, dtype=torch.float64)
