@@ -1,4 +1,4 @@
-"""Chapter 5: A character language model. Its measurements: the lecture's 'hello' example
+"""Chapter 5: A character-level language model. The lecture's 'hello' example
 as a tiny NumPy RNN, the floor a model without memory cannot go below, count-based baselines
 in bits per character, and two measures of generated text.
 

@@ -1,4 +1,4 @@
-"""Chapter 7: Backpropagation through time, written out and taken apart.
+"""Chapter 7: Backpropagation through time. The backward pass written out and taken apart.
 
 Model (row vectors, course notation): a_t = x_t Wx + h_{t-1} Wh + b, h_t = tanh(a_t),
 s_t = h_t Wy + by, L = sum_t L_t(s_t) averaged over the batch (temporal_softmax_loss).
