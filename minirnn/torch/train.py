@@ -8,6 +8,7 @@
   gradient norm (before clipping) and learning rate of every step, for plots.
 - ``state_dict``/``load_state_dict`` hold everything a resumed run needs (model, optimizer, RNG,
   batch position, carried state, history), so a run stopped and resumed equals one that was not.
+- ``FreshBatches`` draws a new batch at every step from a function of the step number.
 - A tqdm bar only where a person watches a terminal (stderr is a TTY) or when asked
   (``progress=True``); otherwise ``log_every`` prints a few plain summary lines.
 """
@@ -107,6 +108,28 @@ class RandomBatches:
     def load_state_dict(self, state: dict[str, int]) -> None:
         self.epoch, self.position = int(state["epoch"]), int(state["position"])
         self._order = self._shuffle()
+
+
+class FreshBatches:
+    """A new batch at every step from ``make_batch(step)`` (step = 0, 1, 2, ...), for tasks drawn
+    on the fly (the adding problem, random windows of a text): ``make_batch`` returns a tuple of
+    tensors for ``model.loss(*batch)``. Resumable when ``make_batch`` depends on the step only."""
+
+    def __init__(self, make_batch: Callable[[int], tuple[torch.Tensor, ...]]) -> None:
+        if not callable(make_batch):
+            raise TypeError(f"make_batch must be callable, got {type(make_batch).__name__}")
+        self.make_batch, self.step = make_batch, 0
+
+    def next_batch(self) -> tuple[torch.Tensor, ...]:
+        batch = self.make_batch(self.step)
+        self.step += 1
+        return tuple(batch)
+
+    def state_dict(self) -> dict[str, int]:
+        return {"step": self.step}
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        self.step = int(state["step"])
 
 
 def _progress_bar(enabled: bool | None, total: int | None):
