@@ -1,4 +1,5 @@
-"""Unit tests of minirnn.torch.adding (the adding problem's regressor) and train.FreshBatches."""
+"""Unit tests of minirnn.torch.adding (the adding problem's regressor) and the batch helpers
+of minirnn.torch.train (FreshBatches, random_windows)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import torch
 from minirnn.data.synthetic import adding_problem
 from minirnn.torch.adding import AddingRegressor, set_forget_bias
 from minirnn.torch.rnn import LSTM
-from minirnn.torch.train import FreshBatches, Trainer
+from minirnn.torch.train import FreshBatches, Trainer, random_windows
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -89,3 +90,19 @@ def test_fresh_batches_feed_the_trainer_and_resume():
     history = Trainer(model, FreshBatches(make_batch), lr=1e-2, clip_norm=1.0).fit(steps=60)
     assert len(history["loss"]) == 60
     assert sum(history["loss"][-10:]) < sum(history["loss"][:10])  # it learns
+
+
+def test_random_windows_are_next_token_pairs_and_reproducible():
+    ids = torch.arange(50)
+    x, y = random_windows(ids, 6, 8, torch.Generator().manual_seed(0))
+    assert x.shape == y.shape == (6, 8)
+    assert torch.equal(y, x + 1) and torch.equal(x[:, 1:], x[:, :-1] + 1)
+    assert int(y.max()) <= 49
+    again, _ = random_windows(ids, 6, 8, torch.Generator().manual_seed(0))
+    assert torch.equal(x, again)
+    with pytest.raises(ValueError, match="ids: expected a 1-D tensor"):
+        random_windows(ids[None], 6, 8, torch.Generator())
+    with pytest.raises(ValueError, match="T: expected"):
+        random_windows(ids, 6, 49, torch.Generator())
+    with pytest.raises(ValueError, match="batch: expected"):
+        random_windows(ids, 0, 8, torch.Generator())

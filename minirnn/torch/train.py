@@ -8,7 +8,8 @@
   gradient norm (before clipping) and learning rate of every step, for plots.
 - ``state_dict``/``load_state_dict`` hold everything a resumed run needs (model, optimizer, RNG,
   batch position, carried state, history), so a run stopped and resumed equals one that was not.
-- ``FreshBatches`` draws a new batch at every step from a function of the step number.
+- ``FreshBatches`` draws a new batch at every step from a function of the step number;
+  ``random_windows`` cuts (input, next-token target) windows at random places of a text.
 - A tqdm bar only where a person watches a terminal (stderr is a TTY) or when asked
   (``progress=True``); otherwise ``log_every`` prints a few plain summary lines.
 """
@@ -130,6 +131,24 @@ class FreshBatches:
 
     def load_state_dict(self, state: dict[str, int]) -> None:
         self.step = int(state["step"])
+
+
+def random_windows(ids: torch.Tensor, batch: int, T: int, generator: torch.Generator
+                   ) -> tuple[torch.Tensor, torch.Tensor]:
+    """``batch`` windows of a 1-D id sequence at random starts: inputs x = ids[s : s + T] and
+    next-token targets y = ids[s + 1 : s + T + 1], each (batch, T). The starts are drawn from
+    ``generator``, so a seeded generator gives the same windows again."""
+    if not isinstance(ids, torch.Tensor) or ids.dim() != 1:
+        raise ValueError(f"ids: expected a 1-D tensor, got "
+                         f"{tuple(ids.shape) if isinstance(ids, torch.Tensor) else type(ids)}")
+    if not 1 <= T <= len(ids) - 2:
+        raise ValueError(f"T: expected 1 <= T <= len(ids) - 2 = {len(ids) - 2}, got {T}")
+    if batch < 1:
+        raise ValueError(f"batch: expected >= 1, got {batch}")
+    starts = torch.randint(len(ids) - T - 1, (batch,), generator=generator).tolist()
+    x = torch.stack([ids[s : s + T] for s in starts])
+    y = torch.stack([ids[s + 1 : s + T + 1] for s in starts])
+    return x, y
 
 
 def _progress_bar(enabled: bool | None, total: int | None):
