@@ -3,9 +3,11 @@ of minirnn.torch.train (FreshBatches, random_windows)."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
+from minirnn.convert import from_torch
 from minirnn.data.synthetic import adding_problem
 from minirnn.torch.adding import AddingRegressor, set_forget_bias
 from minirnn.torch.rnn import LSTM
@@ -40,9 +42,9 @@ def test_orthogonal_init_and_forget_bias():
     W = rnn.weight_hh_l0.detach().double()
     assert torch.allclose(W @ W.T, torch.eye(16, dtype=torch.float64), atol=1e-6)
     lstm = AddingRegressor("lstm", 4, forget_bias=2.5, seed=0).layer
-    total = (lstm.bias_ih_l0 + lstm.bias_hh_l0).detach()
-    assert torch.equal(total[4:8], torch.full((4,), 2.5))
-    assert not torch.equal(total[:4], torch.full((4,), 2.5))  # only the forget slice
+    (_, _, total), = from_torch(lstm)  # b = bias_ih + bias_hh
+    assert np.array_equal(total[4:8], np.full(4, 2.5))
+    assert not np.array_equal(total[:4], np.full(4, 2.5))  # only the forget slice
 
 
 def test_set_forget_bias_reaches_every_layer_and_direction():

@@ -52,12 +52,12 @@ CELLS = ("rnn", "lstm")
 def _layer_weights(layer: nn.Module, mode: str) -> list[torch.Tensor]:
     """[weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0] in float64, torch's layout (the
     library's step functions take exactly these)."""
-    if getattr(layer, "mode", None) != mode or not getattr(layer, "bias", False):
+    if (getattr(layer, "mode", None) != mode or not getattr(layer, "bias", False)
+            or layer.num_layers != 1 or layer.bidirectional):
         kind = "LSTM" if mode == "LSTM" else "RNN (tanh)"
         raise TypeError(f"layer: expected a one-layer torch.nn or minirnn.torch {kind} with "
                         f"biases, got {type(layer).__name__}")
-    return [getattr(layer, f"{name}_l0").detach().double()
-            for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+    return [p.detach().double() for p in layer.all_weights[0]]  # layer 0, forward direction
 
 
 def _check_x(x: torch.Tensor, D: int) -> None:
@@ -215,7 +215,7 @@ def cell_states(model: CharLM, ids: torch.Tensor) -> np.ndarray:
     layer = model.rnn
     if getattr(layer, "mode", None) != "LSTM" or layer.num_layers != 1:
         raise TypeError(f"model: expected a CharLM with one LSTM layer, got {layer!r}")
-    w = [getattr(layer, f"{name}_l0") for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+    w = layer.all_weights[0]  # weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0
     x = model.embed(ids)  # (T, E)
     h = c = x.new_zeros(1, layer.hidden_size)
     out = torch.empty(len(ids), layer.hidden_size)
