@@ -4,7 +4,7 @@ Run from the repository root:
 
     OMP_WAIT_POLICY=PASSIVE python experiments/interpretable_cells.py [--steps 8000]
 
-Trains minirnn.chapters.ch12_interpretable.CharLSTM (128 cells, embeddings of 32, chunks of 128
+Trains minirnn.chapters.ch12_lstm.char_lstm (a CharLM: 128 cells, embeddings of 32, chunks of 128
 characters, Adam 3e-3) on the first 90% of the corpus, then reads 20,000 held-out characters and,
 for two readable features (inside parentheses, inside backticks), chooses the cell whose state
 correlates most with the feature on the first half and reports its correlation on the second
@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from minirnn.chapters import ch12_interpretable as interpretable
+from minirnn.chapters import ch12_lstm as interpretable
 from minirnn.data.text import CharVocab, load_corpus
 
 OUT = Path(__file__).resolve().parent.parent / "minirnn" / "results" / "interpretable_cells"
@@ -41,7 +41,7 @@ def run(steps: int, held_out_chars: int = 20_000, hidden_size: int = 128, seed: 
     train_ids = vocab.encode(text[:split])
     held_text = text[split:split + held_out_chars]
     held_ids = vocab.encode(held_text)
-    untrained = interpretable.CharLSTM(len(vocab), hidden_size=hidden_size, seed=seed)
+    untrained = interpretable.char_lstm(len(vocab), hidden_size, seed)
     start = time.time()
     model, losses = interpretable.train_char_lstm(train_ids, len(vocab), steps,
                                                   hidden_size=hidden_size, seed=seed)

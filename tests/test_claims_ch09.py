@@ -5,21 +5,17 @@ what was committed."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
 
 from minirnn.chapters import ch09_image_captioning as cap
+from minirnn.results import load_json, results_path
 from minirnn.torch.models import ShapesEncoder
-
-RESULTS = Path(__file__).resolve().parents[1] / "minirnn" / "results" / "captioning"
 
 
 def _results() -> dict:
-    return {(task, cell): json.loads((RESULTS / f"{task}_{cell}.json").read_text())
+    return {(task, cell): load_json("captioning", f"{task}_{cell}.json")
             for task in cap.TASKS for cell in cap.CELLS}
 
 
@@ -88,7 +84,7 @@ def test_beam_width_one_is_greedy_and_wider_beams_are_more_likely_on_average(gri
 
 
 def test_beam_width_one_equals_greedy_on_a_stored_model():
-    weights = torch.load(RESULTS / "scene_rnn.pt", weights_only=True)
+    weights = torch.load(results_path("captioning", "scene_rnn.pt"), weights_only=True)
     task = cap.caption_task("scene", n_train=8, n_test=20)
     _, models = cap.load_captioners(weights, len(task.vocab))
     model = models["rnn/every_step"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-import json
 from pathlib import Path
 
 import numpy as np
@@ -11,11 +10,14 @@ import pytest
 import torch
 
 from minirnn.chapters import ch12_lstm as lstm_gradients
+from minirnn.convert import from_torch
 from minirnn.data.synthetic import adding_problem
 from minirnn.numpy import lstm_forward, lstm_step_forward, sigmoid
+from minirnn.results import load_json, results_path
+from minirnn.torch import LSTM, RNN
+from minirnn.torch.adding import AddingRegressor, set_forget_bias
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "minirnn" / "results"
+ROOT = Path(__file__).resolve().parent.parent  # for experiments/, which is not shipped
 
 
 @pytest.fixture(autouse=True)
@@ -32,9 +34,7 @@ def test_numpy_lstm_equals_torch_lstm():
     with torch.no_grad():
         out, _ = layer(torch.from_numpy(xs), (torch.from_numpy(h0)[None],
                                               torch.zeros(1, N, H, dtype=torch.float64)))
-    p = {k: v.detach().numpy() for k, v in layer.named_parameters()}
-    ours, _ = lstm_forward(xs, h0, p["weight_ih_l0"].T, p["weight_hh_l0"].T,
-                           p["bias_ih_l0"] + p["bias_hh_l0"])
+    ours, _ = lstm_forward(xs, h0, *from_torch(layer)[0])
     assert np.allclose(ours, out.numpy(), atol=1e-12)
 
 
@@ -68,12 +68,12 @@ def test_forget_bias_orders_the_40_step_jacobian_and_beats_vanilla():
     totals, runs = [], []
     for bias in (0.0, 1.0, 3.0):
         torch.manual_seed(0)
-        lstm = torch.nn.LSTM(8, 32)
-        lstm_gradients.set_forget_bias(lstm, bias)
+        lstm = LSTM(8, 32)
+        set_forget_bias(lstm, bias)
         runs.append(lstm_gradients.state_jacobian_norms(lstm, x))
         totals.append(runs[-1]["total"][-1])
     torch.manual_seed(0)
-    vanilla = lstm_gradients.rnn_jacobian_norms(torch.nn.RNN(8, 32), x)[-1]
+    vanilla = lstm_gradients.rnn_jacobian_norms(RNN(8, 32), x)[-1]
     assert vanilla < 1e-9 and 1e-10 < totals[0] < 1e-6 and 1e-4 < totals[1] < 1e-1
     assert 1 < totals[2] < 100
     for r in runs:  # the total is more than the cell path alone
@@ -81,9 +81,9 @@ def test_forget_bias_orders_the_40_step_jacobian_and_beats_vanilla():
 
 
 def test_trained_lstm_has_a_long_memory_cell_and_a_larger_jacobian():
-    trained = lstm_gradients.AddingModel("lstm", 32)
-    trained.load_state_dict(torch.load(RESULTS / "lstm_adding" / "lstm_T50_seed0.pt"))
-    fresh = lstm_gradients.AddingModel("lstm", 32, seed=0)
+    trained = AddingRegressor("lstm", 32)
+    trained.load_state_dict(torch.load(results_path("lstm_adding", "lstm_T50_seed0.pt")))
+    fresh = AddingRegressor("lstm", 32, forget_bias=1.0, seed=0)
     x, _ = adding_problem(1, 50, seed=3)
     a = lstm_gradients.state_jacobian_norms(trained.layer, x[0])
     b = lstm_gradients.state_jacobian_norms(fresh.layer, x[0])
@@ -93,7 +93,7 @@ def test_trained_lstm_has_a_long_memory_cell_and_a_larger_jacobian():
 
 
 def test_committed_adding_results_vanilla_fails_at_50_lstm_solves_both():
-    runs = json.loads((RESULTS / "lstm_adding" / "results.json").read_text())["runs"]
+    runs = load_json("lstm_adding", "results.json")["runs"]
     solved = {(r["cell"], r["T"]): 0 for r in runs}
     for r in runs:
         solved[r["cell"], r["T"]] += r["solved"]
@@ -131,7 +131,7 @@ def test_interpretable_cells_small_rerun_of_the_experiment_code_path():
 
 
 def test_committed_interpretable_cells_beat_an_untrained_networks_best_cell():
-    results = json.loads((RESULTS / "interpretable_cells" / "results.json").read_text())
+    results = load_json("interpretable_cells", "results.json")
     for entry in results["features"].values():
         assert entry["trained"]["test_corr"] > entry["untrained"]["test_corr"] + 0.2
     assert min(e["trained"]["test_corr"] for e in results["features"].values()) > 0.4

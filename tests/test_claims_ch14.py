@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
 
 import minirnn.chapters.ch14_gru as gru
-from minirnn.chapters.appendix_long_range import errors_by_length, load_runs
+from minirnn.convert import from_torch
 from minirnn.data import CharVocab, load_corpus, split_text
 from minirnn.numpy import gru_forward
-from minirnn.numpy.bidirectional import params_from_torch
-
-RESULTS = Path(__file__).resolve().parents[1] / "minirnn" / "results" / "long_range"
-
+from minirnn.results.runs import errors_by_length, load_runs
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -23,7 +18,7 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 def _weights(D: int = 5, H: int = 7, seed: int = 0):
     torch.manual_seed(seed)
     module = torch.nn.GRU(D, H, batch_first=True).double()
-    return module, params_from_torch(module)[0]
+    return module, from_torch(module)[0]
 
 
 def test_numpy_gru_matches_torch_nn_gru():
@@ -93,7 +88,7 @@ def test_charlm_gru_and_lstm_stay_within_a_band():
 
 
 def test_adding_results_gru_solves_every_length_the_lstm_solves():
-    runs = load_runs(RESULTS)
+    runs = load_runs("long_range")
     lstm = errors_by_length(runs, "adding", "lstm")
     gru_errors = errors_by_length(runs, "adding", "gru")
     for T, errors in lstm.items():

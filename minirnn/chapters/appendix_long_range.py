@@ -1,12 +1,15 @@
-"""The appendix's long-range benchmark: the adding and copy tasks over the sequence length T for
-a vanilla RNN, an LSTM, a GRU and a minGRU, each trained from a seed with Adam.
+"""Appendix (chapter 16 of the book): the long-range benchmark. The adding and copy tasks over
+the sequence length T for a vanilla RNN, an LSTM, a GRU and a minGRU, each trained from a seed
+with Adam.
 
-- `LongRangeModel`: one recurrent layer (batch-first) and a linear head. For "adding" it reads
-  x (N, T, 2) and regresses the sum from the final state; for "copy" it reads ids (N, L), embeds
-  them and predicts a symbol at every step.
+- `build_model`: for "adding" the library's `AddingRegressor` (reads x (N, T, 2), regresses the
+  sum from the final state); for "copy" a `CopyModel` (embeds ids (N, L), one recurrent layer,
+  predicts a symbol at every step). Both use torch.nn's layers (``backend="torch"``): the same
+  function as minirnn's, faster on a CPU for a sweep of hundreds of runs.
 - `task_batch`: a fresh batch of either task (its seed fixes it).
 - `run_one`: train one (task, cell, T, seed) and return its final error and success.
-- `summarise`: success counts and median errors per (task, cell, T) from a list of runs.
+- `summarise`: success counts and median errors per (task, cell, T) from a list of runs;
+  `load_runs`: the shipped runs in a stable order.
 
 Errors: adding, the test mean squared error (predicting the mean sum scores 1/6); copy, the
 share of copied symbols predicted wrongly (chance 1 - 1/8). A run *succeeds* when its error is
@@ -15,16 +18,21 @@ below `SUCCESS` for its task.
 
 from __future__ import annotations
 
-import json
 import time
-from pathlib import Path
 
 import torch
 from torch import nn
 
 from minirnn.data import IGNORE_INDEX, adding_problem, copy_task
+from minirnn.results.runs import errors_by_length
+from minirnn.results.runs import load_runs as load_shipped_runs
+from minirnn.torch.adding import AddingRegressor
 from minirnn.torch.mingru import MinGRU
 from minirnn.torch.models import recurrent_layer, token_cross_entropy
+from minirnn.torch.train import FreshBatches, Trainer
+
+__all__ = ["CELLS", "SUCCESS", "TASKS", "CopyModel", "build_model", "errors_by_length",
+           "load_runs", "run_one", "summarise", "task_batch"]
 
 CELLS = ("rnn", "lstm", "gru", "mingru")
 TASKS = ("adding", "copy")
@@ -32,51 +40,47 @@ SUCCESS = {"adding": 0.01, "copy": 0.05}  # error thresholds; the trivial baseli
 N_SYMBOLS, COPY_LEN = 8, 5
 
 
-class LongRangeModel(nn.Module):
-    """One recurrent layer of ``cell`` with ``hidden_size`` units and a head for ``task``."""
+class CopyModel(nn.Module):
+    """ids (N, L) -> logits (N, L, 9): embeddings of 16, one recurrent layer of ``cell`` with
+    ``hidden_size`` units (batch-first), a linear head predicting a symbol at every step."""
 
-    def __init__(self, task: str, cell: str, hidden_size: int = 32) -> None:
+    def __init__(self, cell: str, hidden_size: int = 32) -> None:
         super().__init__()
-        if task not in TASKS:
-            raise ValueError(f"task must be one of {TASKS}, got {task!r}")
         if cell not in CELLS:
             raise ValueError(f"cell must be one of {CELLS}, got {cell!r}")
-        self.task, self.cell = task, cell
-        if task == "adding":
-            self.embed, input_size, out_size = None, 2, 1
-        else:
-            vocab = N_SYMBOLS + 2  # blank, symbols, delimiter
-            self.embed, input_size, out_size = nn.Embedding(vocab, 16), 16, N_SYMBOLS + 1
+        self.embed = nn.Embedding(N_SYMBOLS + 2, 16)  # blank, symbols, delimiter
         if cell == "mingru":
-            self.rnn = MinGRU(input_size, hidden_size)
+            self.rnn = MinGRU(16, hidden_size)
         else:
             # torch.nn's layers (impl="torch"): the same function as minirnn's, faster on a CPU
-            self.rnn = recurrent_layer(cell, input_size, hidden_size, impl="torch")
-        self.head = nn.Linear(hidden_size, out_size)
+            self.rnn = recurrent_layer(cell, 16, hidden_size, impl="torch")
+        self.head = nn.Linear(hidden_size, N_SYMBOLS + 1)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """adding: x (N, T, 2) -> (N,) sums; copy: ids (N, L) -> logits (N, L, 9)."""
-        if self.embed is not None:
-            x = self.embed(x)
-        out, _ = self.rnn(x)
-        if self.task == "adding":
-            return self.head(out[:, -1]).squeeze(-1)
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        out, _ = self.rnn(self.embed(ids))
         return self.head(out)
 
-    def loss(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        out = self(x)
-        if self.task == "adding":
-            return ((out - y) ** 2).mean()
-        return token_cross_entropy(out, y)
+    def loss(self, ids: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        return token_cross_entropy(self(ids), targets)
 
     @torch.no_grad()
-    def error(self, x: torch.Tensor, y: torch.Tensor) -> float:
-        """adding: mean squared error; copy: share of copied symbols predicted wrongly."""
-        out = self(x)
-        if self.task == "adding":
-            return float(((out - y) ** 2).mean())
-        scored = y != IGNORE_INDEX
-        return float((out.argmax(-1)[scored] != y[scored]).float().mean())
+    def error(self, ids: torch.Tensor, targets: torch.Tensor) -> float:
+        """The share of copied symbols predicted wrongly (positions not IGNORE_INDEX)."""
+        scored = targets != IGNORE_INDEX
+        return float((self(ids).argmax(-1)[scored] != targets[scored]).float().mean())
+
+
+def build_model(task: str, cell: str, hidden_size: int = 32) -> nn.Module:
+    """The model of one run: an `AddingRegressor` for "adding", a `CopyModel` for "copy"; each
+    has ``loss(x, y)`` and ``error(x, y)``. Draws its weights from torch's global generator."""
+    if task not in TASKS:
+        raise ValueError(f"task must be one of {TASKS}, got {task!r}")
+    if cell not in CELLS:
+        raise ValueError(f"cell must be one of {CELLS}, got {cell!r}")
+    if task == "adding":
+        # torch.nn's layers (backend "torch"): the same function, faster on a CPU
+        return AddingRegressor(cell, hidden_size, backend="torch")
+    return CopyModel(cell, hidden_size)
 
 
 def task_batch(task: str, n: int, T: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -98,19 +102,14 @@ def run_one(task: str, cell: str, T: int, seed: int, steps: int = 1000, batch: i
     if steps < 1 or T < 2:
         raise ValueError(f"steps, T: expected steps >= 1 and T >= 2, got {steps}, {T}")
     torch.manual_seed(seed)
-    model = LongRangeModel(task, cell, hidden_size)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    model = build_model(task, cell, hidden_size)
+    data = FreshBatches(lambda step: task_batch(task, batch, T, seed=10_000 * (seed + 1) + step))
     start = time.perf_counter()
-    curve = []
-    for step in range(steps):
-        x, y = task_batch(task, batch, T, seed=10_000 * (seed + 1) + step)
-        loss = model.loss(x, y)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), clip_norm)
-        opt.step()
-        if step % 50 == 0 or step == steps - 1:
-            curve.append(round(loss.item(), 5))
+    losses = Trainer(model, data, optimizer="adam", lr=lr, clip_norm=clip_norm, progress=False
+                     ).fit(steps)["loss"]
+    curve = [round(loss, 5) for step, loss in enumerate(losses)
+             if step % 50 == 0 or step == steps - 1]
+    model.eval()
     x, y = task_batch(task, n_test, T, seed=999_999 - seed)  # held out: no training seed is this
     error = model.error(x, y)
     return {"task": task, "cell": cell, "T": T, "seed": seed, "steps": steps, "batch": batch,
@@ -135,21 +134,10 @@ def summarise(runs: list[dict]) -> list[dict]:
     return rows
 
 
-def load_runs(folder: str | Path) -> list[dict]:
-    """Every run stored in ``folder``'s runs*.json files (the experiment may split its seeds over
-    several files), in a stable order: task, cell, T, seed."""
-    folder = Path(folder)
-    files = sorted(folder.glob("runs*.json"))
-    if not files:
-        raise FileNotFoundError(f"folder: no runs*.json in {folder}")
-    runs = [r for f in files for r in json.loads(f.read_text())]
-    return sorted(runs, key=lambda r: (r["task"], CELLS.index(r["cell"]), r["T"], r["seed"]))
+def load_runs() -> list[dict]:
+    """Every shipped run of the benchmark (``minirnn/results/long_range/runs*.json``: the
+    experiment may split its seeds over several files), in a stable order: task, cell, T, seed."""
+    return sorted(load_shipped_runs("long_range"),
+                  key=lambda r: (r["task"], CELLS.index(r["cell"]), r["T"], r["seed"]))
 
 
-def errors_by_length(runs: list[dict], task: str, cell: str) -> dict[int, list[float]]:
-    """{T: [error of each seed]} for one task and cell, T ascending."""
-    out: dict[int, list[float]] = {}
-    for r in runs:
-        if r["task"] == task and r["cell"] == cell:
-            out.setdefault(r["T"], []).append(r["error"])
-    return dict(sorted(out.items()))

@@ -25,7 +25,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from minirnn.chapters.ch09_attention import AttentionCaptioner
 from minirnn.data.shapes import (
     COLOURS,
     GRID,
@@ -40,6 +39,7 @@ from minirnn.data.shapes import (
 from minirnn.data.tokens import IGNORE_INDEX, Vocab, pad_batch
 from minirnn.metrics import majority_per_position, sequence_scores
 from minirnn.torch import decode
+from minirnn.torch.attention import AttentionCaptioner
 from minirnn.torch.models import CaptioningModel, ShapesEncoder, pretrain_encoder
 from minirnn.torch.train import RandomBatches, Trainer, seed_everything
 
@@ -162,10 +162,11 @@ def build_captioner(condition: str, cell: str, vocab_size: int, encoder: ShapesE
         raise ValueError(f"condition must be one of {CONDITIONS}, got {condition!r}")
     if cell not in CELLS:
         raise ValueError(f"cell must be one of {CELLS}, got {cell!r}")
+    # torch.nn's layers and cells: the same maths as minirnn's, and fast on a CPU
     if condition == "attention":
         return AttentionCaptioner(vocab_size, encoder, hidden_size=hidden_size,
-                                  embed_size=embed_size, attention_size=hidden_size, cell=cell)
-    # torch.nn's layers: the same maths as minirnn's, and fast on a CPU
+                                  embed_size=embed_size, attention_size=hidden_size, cell=cell,
+                                  backend="torch")
     return CaptioningModel(vocab_size, encoder, hidden_size=hidden_size, embed_size=embed_size,
                            cell=cell, condition=condition, impl="torch")
 

@@ -142,9 +142,11 @@ def crossing_sigma(sigmas: np.ndarray, norms_at_T: np.ndarray) -> float:
 
 def torch_default_whh(H: int, seed: int = 0) -> np.ndarray:
     """Our Wh (H, H) as torch.nn.RNN initialises it: weight_hh_l0 ~ U(-1/sqrt(H), 1/sqrt(H)),
-    transposed. Drawn by torch itself so that it is exactly torch's default."""
-    import torch
+    transposed. Drawn by torch.nn itself, on purpose, so that it is exactly torch's default."""
+    import torch  # here only: the rest of the chapter is NumPy
+
+    from minirnn.convert import from_torch
 
     torch.manual_seed(seed)
-    layer = torch.nn.RNN(1, H)
-    return layer.weight_hh_l0.detach().double().numpy().T.copy()
+    (_, Wh, _), = from_torch(torch.nn.RNN(1, H))
+    return Wh

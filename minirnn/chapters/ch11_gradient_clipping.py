@@ -1,13 +1,13 @@
 """Chapter 11: gradient clipping, measured on the adding problem with plain SGD.
 
-- `AddingRNN`: a tanh RNN (orthogonal W_hh) that reads the adding problem's (value, marker)
-  pairs and regresses the sum from its last state;
 - `clip`: the three rules side by side on a list of gradient tensors (global norm as
   Pascanu et al. 2013 and torch.nn.utils.clip_grad_norm_, norm per tensor, and value), returning
   clipped copies so that the raw gradient stays available;
 - `cosine`: the cosine between two gradients flattened over all tensors;
-- `train_adding`: plain SGD with one clipping rule, recording the loss, the raw gradient norm,
-  and the cosine of every rule's clipped gradient with the raw one at every step;
+- `train_adding`: the library's `AddingRegressor` (a tanh RNN whose W_hh starts orthogonal, a
+  linear readout of its last state) trained with plain SGD and one clipping rule, recording the
+  loss, the raw gradient norm, and the cosine of every rule's clipped gradient with the raw one
+  at every step;
 - `input_gradient_norms`: how much gradient reaches each input step (to show what clipping
   cannot change);
 - `cliff_loss`: Pascanu et al.'s one-unit recurrence x_t = w sigmoid(x_{t-1}) + b, whose loss
@@ -20,33 +20,11 @@ import math
 
 import numpy as np
 import torch
-from torch import nn
 
 from minirnn.data.synthetic import adding_problem
+from minirnn.torch.adding import AddingRegressor
 
 RULES = ("none", "value", "norm", "tensor_norm")
-
-
-class AddingRNN(nn.Module):
-    """x (N, T, 2) -> prediction (N,): torch.nn.RNN (tanh, batch-first) then a linear readout
-    of the last state. W_hh starts orthogonal (gain 1) with init="orthogonal", or as torch
-    draws it (uniform, spectral radius about 0.6) with init="default"; the rest as torch."""
-
-    def __init__(self, hidden_size: int = 32, seed: int = 0, init: str = "orthogonal") -> None:
-        super().__init__()
-        if init not in ("orthogonal", "default"):
-            raise ValueError(f"init: expected 'orthogonal' or 'default', got {init!r}")
-        torch.manual_seed(seed)
-        self.rnn = nn.RNN(2, hidden_size, batch_first=True)
-        if init == "orthogonal":
-            nn.init.orthogonal_(self.rnn.weight_hh_l0)
-        self.readout = nn.Linear(hidden_size, 1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.ndim != 3 or x.shape[-1] != 2:
-            raise ValueError(f"x: expected shape (N, T, 2), got {tuple(x.shape)}")
-        out, _ = self.rnn(x)
-        return self.readout(out[:, -1]).squeeze(-1)
 
 
 def clip(grads: list[torch.Tensor], rule: str, threshold: float) -> list[torch.Tensor]:
@@ -85,10 +63,11 @@ def cosine(a: list[torch.Tensor], b: list[torch.Tensor]) -> float:
 
 
 def train_adding(rule: str, T: int = 20, hidden_size: int = 32, lr: float = 0.2,
-                 steps: int = 800, threshold: float = 1.0, batch_size: int = 32,
+                 steps: int = 1600, threshold: float = 1.0, batch_size: int = 32,
                  seed: int = 0, eval_size: int = 1000, optimizer: str = "sgd"
                  ) -> dict[str, np.ndarray]:
-    """Train `AddingRNN` with plain SGD (or Adam) on the adding problem, clipping by `rule`.
+    """Train an `AddingRegressor` ("rnn", W_hh orthogonal) with plain SGD (or Adam) on the
+    adding problem, clipping by `rule`.
 
     optimizer: "sgd" (plain: p -= lr * clipped gradient) or "adam" (torch.optim.Adam at lr,
     fed the clipped gradient).
@@ -103,13 +82,15 @@ def train_adding(rule: str, T: int = 20, hidden_size: int = 32, lr: float = 0.2,
         raise ValueError(f"rule: expected one of {RULES}, got {rule!r}")
     if optimizer not in ("sgd", "adam"):
         raise ValueError(f"optimizer: expected 'sgd' or 'adam', got {optimizer!r}")
-    model = AddingRNN(hidden_size, seed)
+    model = AddingRegressor("rnn", hidden_size, init="orthogonal", seed=seed)
     adam = torch.optim.Adam(model.parameters(), lr=lr) if optimizer == "adam" else None
     x_all, y_all = adding_problem(steps * batch_size, T, seed=seed)
     x_eval, y_eval = adding_problem(eval_size, T, seed=10_000 + seed)
     loss_hist, norm_hist = np.full(steps, np.nan), np.full(steps, np.nan)
     cos_hist = {r: np.full(steps, np.nan) for r in RULES[1:]}
     params = list(model.parameters())
+    # A loop of its own, not Trainer: it keeps the raw gradient of every step, scores every
+    # rule's clipped copy against it, and stops at the first non-finite loss.
     for step in range(steps):
         xb = x_all[step * batch_size:(step + 1) * batch_size]
         yb = y_all[step * batch_size:(step + 1) * batch_size]
@@ -142,7 +123,7 @@ def train_adding(rule: str, T: int = 20, hidden_size: int = 32, lr: float = 0.2,
             "baseline_mse": baseline, "model": model}
 
 
-def input_gradient_norms(model: AddingRNN, x: torch.Tensor, y: torch.Tensor) -> np.ndarray:
+def input_gradient_norms(model: AddingRegressor, x: torch.Tensor, y: torch.Tensor) -> np.ndarray:
     """||dL/dx_t|| for every step t of the MSE loss on (x (N, T, 2), y (N,)): how much gradient
     reaches each input step. Returns (T,), the Frobenius norm over the batch and features."""
     if y.shape != x.shape[:1]:

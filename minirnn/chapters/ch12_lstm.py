@@ -1,17 +1,34 @@
-"""Chapter 12: the LSTM's gradient path, measured, and the adding problem.
+"""Chapter 12: the LSTM. Its gradient path measured, the adding problem, interpretable cells.
 
-The LSTM (course notation, gates i, f, g, o) carries a cell state c_t = f_t * c_{t-1} + i_t * g_t.
-Its partial Jacobian along the cell path is diag(f_t); the total Jacobian of the state
-(h_t, c_t) with respect to (h_{t-1}, c_{t-1}) also has the paths through h and the gates.
+The LSTM (gates i, f, g, o) carries a cell state c_t = f_t * c_{t-1} + i_t * g_t. Its partial
+Jacobian along the cell path is diag(f_t); the total Jacobian of the state (h_t, c_t) with
+respect to (h_{t-1}, c_{t-1}) also has the paths through h and the gates.
 
-- `set_forget_bias`: set bias_ih + bias_hh of the forget slice [H:2H] of a torch LSTM;
+Gradient path and adding problem:
+
 - `state_jacobian_norms`: ||d(h_k, c_k)/d(h_0, c_0)||_2 for k = 1..T, each step's Jacobian by
-  torch.func.jacrev (autograd) and the chain multiplied out, with the cell path's product of
-  forget gates (||prod_j diag(f_j)||_2 = max over units of prod_j f_j) beside it;
-- `rnn_jacobian_norms`: the same total for a torch.nn.RNN, for comparison;
-- `AddingModel`, `train_adding`: a one-layer RNN or LSTM with a linear readout of the last
-  state, trained with Adam on the adding problem; a run counts as solved when its held-out mean
-  squared error is below a tenth of the predict-the-mean error.
+  torch.func.jacrev (autograd) through the library's `lstm_step` and the chain multiplied out,
+  with the cell path's product of forget gates (||prod_j diag(f_j)||_2 = max over units of
+  prod_j f_j) beside it;
+- `rnn_jacobian_norms`: the same total for a tanh RNN, for comparison;
+- `train_adding`: the library's `AddingRegressor` (one RNN or LSTM layer, a linear readout of
+  the last state) trained with Adam on the adding problem; a run counts as solved when its
+  held-out mean squared error is below a tenth of the predict-the-mean error.
+
+Interpretable cells. A cell "tracks" a feature of the text when its cell state c_t correlates
+with an indicator of that feature. With many cells some correlate by chance, so a cell is chosen
+on one half of the held-out text and its correlation is reported on the other half, and the same
+selection is made on an untrained network as the baseline.
+
+- `inside_parentheses`, `inside_backticks`: per-character indicators of readable structure;
+- `train_char_lstm`: a character LSTM (the library's `CharLM`) trained with Adam on random
+  chunks;
+- `cell_states`: the cell state c_t at every character, (T, H);
+- `select_and_test`: pick the cell with the largest |correlation| on the selection half, report
+  its correlation (sign chosen on the selection half) on the test half.
+
+Both kinds of layer are accepted where a layer is read: torch.nn's and minirnn.torch's (they
+share parameter names).
 """
 
 from __future__ import annotations
@@ -21,34 +38,26 @@ import torch
 from torch import nn
 
 from minirnn.data.synthetic import adding_problem
+from minirnn.torch.adding import AddingRegressor
+from minirnn.torch.cells import lstm_step, rnn_step
+from minirnn.torch.models import CharLM
+from minirnn.torch.train import FreshBatches, Trainer, random_windows
 
 CELLS = ("rnn", "lstm")
 
 
-def set_forget_bias(lstm: nn.LSTM, value: float) -> None:
-    """Make the forget gate's total bias (bias_ih + bias_hh, slice [H:2H]) equal to value."""
-    if not isinstance(lstm, nn.LSTM):
-        raise TypeError(f"lstm: expected a torch.nn.LSTM, got {type(lstm).__name__}")
-    H = lstm.hidden_size
-    with torch.no_grad():
-        lstm.bias_ih_l0[H:2 * H] = value
-        lstm.bias_hh_l0[H:2 * H] = 0.0
+# ------------------------------------------------------------------------ the gradient path
 
 
-def _lstm_weights(lstm: nn.LSTM) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(Wx (D, 4H), Wh (H, 4H), b (4H,)) in float64, course layout."""
-    return (lstm.weight_ih_l0.detach().double().T, lstm.weight_hh_l0.detach().double().T,
-            (lstm.bias_ih_l0 + lstm.bias_hh_l0).detach().double())
-
-
-def _lstm_step(x, state, Wx, Wh, b):
-    H = Wh.shape[0]
-    h, c = state[:H], state[H:]
-    a = x @ Wx + h @ Wh + b
-    i, f = torch.sigmoid(a[:H]), torch.sigmoid(a[H:2 * H])
-    g, o = torch.tanh(a[2 * H:3 * H]), torch.sigmoid(a[3 * H:])
-    c = f * c + i * g
-    return torch.cat([o * torch.tanh(c), c]), f
+def _layer_weights(layer: nn.Module, mode: str) -> list[torch.Tensor]:
+    """[weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0] in float64, torch's layout (the
+    library's step functions take exactly these)."""
+    if (getattr(layer, "mode", None) != mode or not getattr(layer, "bias", False)
+            or layer.num_layers != 1 or layer.bidirectional):
+        kind = "LSTM" if mode == "LSTM" else "RNN (tanh)"
+        raise TypeError(f"layer: expected a one-layer torch.nn or minirnn.torch {kind} with "
+                        f"biases, got {type(layer).__name__}")
+    return [p.detach().double() for p in layer.all_weights[0]]  # layer 0, forward direction
 
 
 def _check_x(x: torch.Tensor, D: int) -> None:
@@ -57,23 +66,30 @@ def _check_x(x: torch.Tensor, D: int) -> None:
                          f"{tuple(getattr(x, 'shape', ())) or type(x).__name__}")
 
 
-def state_jacobian_norms(lstm: nn.LSTM, x: torch.Tensor) -> dict[str, np.ndarray]:
+def state_jacobian_norms(lstm: nn.Module, x: torch.Tensor) -> dict[str, np.ndarray]:
     """Run one sequence x (T, D) through a one-layer LSTM from h_0 = c_0 = 0 in float64.
 
     Returns {"total": (T,) ||d(h_k, c_k)/d(h_0, c_0)||_2, "cell": (T,) ||dc_k/dc_0||_2 (the
     cell block of the total), "forget_product": (T,) max_i prod_{j<=k} f_{j,i} (the norm of the
     cell path's partial Jacobian diag(f_k) ... diag(f_1)), "f": (T, H) the forget gates}.
     """
-    Wx, Wh, b = _lstm_weights(lstm)
-    _check_x(x, Wx.shape[0])
-    H = Wh.shape[0]
+    w = _layer_weights(lstm, "LSTM")
+    _check_x(x, w[0].shape[1])
+    H = w[1].shape[1]
+
+    def step(state: torch.Tensor, x_t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """state (2H,) = [h, c] -> next state (2H,) and the forget gate (H,)."""
+        (h, c), (_, f, _, _) = lstm_step(x_t[None], (state[None, :H], state[None, H:]), *w,
+                                         return_gates=True)
+        return torch.cat([h[0], c[0]]), f[0]
+
     state = torch.zeros(2 * H, dtype=torch.float64)
     product = torch.eye(2 * H, dtype=torch.float64)
     forget_product = torch.ones(H, dtype=torch.float64)
     out = {"total": [], "cell": [], "forget_product": [], "f": []}
     for x_t in x.double():
-        step_jac = torch.func.jacrev(lambda s, x_t=x_t: _lstm_step(x_t, s, Wx, Wh, b)[0])(state)
-        state, f = _lstm_step(x_t, state, Wx, Wh, b)
+        step_jac = torch.func.jacrev(lambda s, x_t=x_t: step(s, x_t)[0])(state)
+        state, f = step(state, x_t)
         product = step_jac @ product
         forget_product = forget_product * f
         out["total"].append(float(torch.linalg.matrix_norm(product, 2)))
@@ -83,69 +99,152 @@ def state_jacobian_norms(lstm: nn.LSTM, x: torch.Tensor) -> dict[str, np.ndarray
     return {k: np.array(v) for k, v in out.items()}
 
 
-def rnn_jacobian_norms(rnn: nn.RNN, x: torch.Tensor) -> np.ndarray:
-    """||dh_k/dh_0||_2 for k = 1..T of a one-layer tanh torch.nn.RNN on x (T, D), h_0 = 0."""
-    Wx, Wh = rnn.weight_ih_l0.detach().double().T, rnn.weight_hh_l0.detach().double().T
-    b = (rnn.bias_ih_l0 + rnn.bias_hh_l0).detach().double()
-    _check_x(x, Wx.shape[0])
-    h = torch.zeros(Wh.shape[0], dtype=torch.float64)
-    product = torch.eye(Wh.shape[0], dtype=torch.float64)
+def rnn_jacobian_norms(rnn: nn.Module, x: torch.Tensor) -> np.ndarray:
+    """||dh_k/dh_0||_2 for k = 1..T of a one-layer tanh RNN (torch.nn's or minirnn.torch's) on
+    x (T, D), h_0 = 0. Each step's Jacobian is written out: dh_t/dh_{t-1} = diag(1 - h_t^2)
+    W_hh (torch stores W_hh as (H, H) with h W_hh^T in the forward)."""
+    w = _layer_weights(rnn, "RNN_TANH")
+    _check_x(x, w[0].shape[1])
+    h = torch.zeros(1, w[1].shape[0], dtype=torch.float64)
+    product = torch.eye(w[1].shape[0], dtype=torch.float64)
     norms = []
     for x_t in x.double():
-        h = torch.tanh(x_t @ Wx + h @ Wh + b)
-        product = (1 - h ** 2)[:, None] * Wh.T @ product
+        h = rnn_step(x_t[None], h, *w)
+        product = (1 - h[0] ** 2)[:, None] * w[1] @ product
         norms.append(float(torch.linalg.matrix_norm(product, 2)))
     return np.array(norms)
 
 
-class AddingModel(nn.Module):
-    """x (N, T, 2) -> prediction (N,): a torch.nn.RNN (tanh) or LSTM, batch-first, then a linear
-    readout of the last state. torch's default initialisation; the LSTM's forget bias is
-    `forget_bias` (total of the two biases)."""
-
-    def __init__(self, cell: str, hidden_size: int = 32, seed: int = 0,
-                 forget_bias: float = 1.0) -> None:
-        super().__init__()
-        if cell not in CELLS:
-            raise ValueError(f"cell: expected one of {CELLS}, got {cell!r}")
-        torch.manual_seed(seed)
-        layer = nn.RNN if cell == "rnn" else nn.LSTM
-        self.layer = layer(2, hidden_size, batch_first=True)
-        if cell == "lstm":
-            set_forget_bias(self.layer, forget_bias)
-        self.readout = nn.Linear(hidden_size, 1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.ndim != 3 or x.shape[-1] != 2:
-            raise ValueError(f"x: expected shape (N, T, 2), got {tuple(x.shape)}")
-        out, _ = self.layer(x)
-        return self.readout(out[:, -1]).squeeze(-1)
+# ------------------------------------------------------------------------ the adding problem
 
 
 def train_adding(cell: str, T: int, steps: int = 1000, hidden_size: int = 32,
                  batch_size: int = 32, lr: float = 1e-2, seed: int = 0,
                  eval_size: int = 1000, clip_norm: float = 1.0) -> dict:
-    """Adam on the adding problem of length T, fresh batches each step, norm clipping.
+    """Adam on the adding problem of length T, fresh batches each step, norm clipping. The model
+    is an `AddingRegressor` of ``cell`` ("rnn" or "lstm"; the LSTM's forget bias starts at 1).
 
     Returns {"loss": (steps,) training MSE, "eval_mse": held-out MSE after training,
     "baseline_mse": predict-the-mean MSE on the same held-out set, "solved": eval_mse <
-    baseline / 10, "model": the trained AddingModel}.
+    baseline / 10, "model": the trained AddingRegressor}.
     """
-    model = AddingModel(cell, hidden_size, seed)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    if cell not in CELLS:
+        raise ValueError(f"cell: expected one of {CELLS}, got {cell!r}")
+    model = AddingRegressor(cell, hidden_size, forget_bias=1.0 if cell == "lstm" else None,
+                            seed=seed)
     x_all, y_all = adding_problem(steps * batch_size, T, seed=seed)
     x_eval, y_eval = adding_problem(eval_size, T, seed=10_000 + seed)
-    losses = np.empty(steps)
-    for step in range(steps):
-        sl = slice(step * batch_size, (step + 1) * batch_size)
-        loss = torch.mean((model(x_all[sl]) - y_all[sl]) ** 2)
-        opt.zero_grad()
-        loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), clip_norm)
-        opt.step()
-        losses[step] = float(loss.detach())
-    with torch.no_grad():
-        eval_mse = float(torch.mean((model(x_eval) - y_eval) ** 2))
+
+    def batch(step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        rows = slice(step * batch_size, (step + 1) * batch_size)
+        return x_all[rows], y_all[rows]
+
+    trainer = Trainer(model, FreshBatches(batch), optimizer="adam", lr=lr, clip_norm=clip_norm,
+                      progress=False)
+    losses = np.array(trainer.fit(steps)["loss"])
+    model.eval()
+    eval_mse = model.error(x_eval, y_eval)
     baseline = float(torch.mean((y_eval - y_eval.mean()) ** 2))
     return {"loss": losses, "eval_mse": eval_mse, "baseline_mse": baseline,
             "solved": eval_mse < baseline / 10, "model": model}
+
+
+# ------------------------------------------------------------------------ interpretable cells
+
+
+def inside_parentheses(text: str) -> np.ndarray:
+    """(len(text),) bool: True at characters read while at least one '(' is open.
+
+    The opening '(' itself counts as inside, the closing ')' as outside; depth never goes below 0.
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"text: expected str, got {type(text).__name__}")
+    out, depth = np.zeros(len(text), dtype=bool), 0
+    for n, ch in enumerate(text):
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth = max(depth - 1, 0)
+        out[n] = depth > 0
+    return out
+
+
+def inside_backticks(text: str) -> np.ndarray:
+    """(len(text),) bool: True between an opening backtick (included) and its closing one."""
+    if not isinstance(text, str):
+        raise TypeError(f"text: expected str, got {type(text).__name__}")
+    out, inside = np.zeros(len(text), dtype=bool), False
+    for n, ch in enumerate(text):
+        if ch == "`":
+            inside = not inside
+            out[n] = True
+        else:
+            out[n] = inside
+    return out
+
+
+def char_lstm(vocab_size: int, hidden_size: int = 128, seed: int = 0) -> CharLM:
+    """The chapter's character LSTM, untrained: a `CharLM` (embeddings of 32, one LSTM layer of
+    ``hidden_size`` cells, a linear head) drawn after ``torch.manual_seed(seed)``."""
+    torch.manual_seed(seed)
+    return CharLM(vocab_size, embed_size=32, hidden_size=hidden_size, cell="lstm")
+
+
+def train_char_lstm(ids: torch.Tensor, vocab_size: int, steps: int, hidden_size: int = 128,
+                    chunk: int = 128, batch_size: int = 32, lr: float = 3e-3,
+                    seed: int = 0) -> tuple[CharLM, list[float]]:
+    """Train `char_lstm` with Adam (global-norm clipping at 1) on random chunks of ids (a 1-D
+    long tensor), each chunk's targets the next characters. Returns (model, losses per step)."""
+    if ids.ndim != 1 or len(ids) <= chunk + 1:
+        raise ValueError(f"ids: expected a 1-D tensor longer than chunk + 1 = {chunk + 1}, got "
+                         f"shape {tuple(ids.shape)}")
+    model = char_lstm(vocab_size, hidden_size, seed)
+    g = torch.Generator().manual_seed(seed)
+    data = FreshBatches(lambda step: random_windows(ids, batch_size, chunk, g))
+    trainer = Trainer(model, data, optimizer="adam", lr=lr, clip_norm=1.0, progress=False)
+    return model, trainer.fit(steps)["loss"]
+
+
+@torch.no_grad()
+def cell_states(model: CharLM, ids: torch.Tensor) -> np.ndarray:
+    """Run the model's (one-layer) LSTM over ids (T,) from a zero state; return every cell
+    state c_t, (T, H). The layer returns only h_t per step, so the steps are taken here with the
+    library's `lstm_step` to read c_t."""
+    if ids.ndim != 1:
+        raise ValueError(f"ids: expected shape (T,), got {tuple(ids.shape)}")
+    layer = model.rnn
+    if getattr(layer, "mode", None) != "LSTM" or layer.num_layers != 1:
+        raise TypeError(f"model: expected a CharLM with one LSTM layer, got {layer!r}")
+    w = layer.all_weights[0]  # weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0
+    x = model.embed(ids)  # (T, E)
+    h = c = x.new_zeros(1, layer.hidden_size)
+    out = torch.empty(len(ids), layer.hidden_size)
+    for t in range(len(ids)):
+        h, c = lstm_step(x[t : t + 1], (h, c), *w)
+        out[t] = c[0]
+    return out.numpy()
+
+
+def _correlations(acts: np.ndarray, label: np.ndarray) -> np.ndarray:
+    a = acts - acts.mean(axis=0)
+    y = label.astype(float) - label.mean()
+    denom = np.sqrt((a ** 2).sum(axis=0) * (y ** 2).sum()) + 1e-12
+    return (a * y[:, None]).sum(axis=0) / denom
+
+
+def select_and_test(acts: np.ndarray, label: np.ndarray) -> dict[str, float]:
+    """Choose a cell on the first half, test it on the second.
+
+    acts: (T, H) cell states; label: (T,) bool indicator. Returns {"unit": the cell with the
+    largest |Pearson correlation| on acts[:T//2], "select_corr": that correlation made positive,
+    "test_corr": the same cell's correlation on acts[T//2:], with the sign from the selection}.
+    """
+    if acts.ndim != 2 or label.shape != acts.shape[:1]:
+        raise ValueError(f"acts and label: expected shapes (T, H) and (T,), got {acts.shape} and "
+                         f"{label.shape}")
+    half = len(label) // 2
+    select = _correlations(acts[:half], label[:half])
+    unit = int(np.argmax(np.abs(select)))
+    sign = np.sign(select[unit])
+    test = _correlations(acts[half:, [unit]], label[half:])[0]
+    return {"unit": unit, "select_corr": float(abs(select[unit])), "test_corr": float(sign * test)}

@@ -1,9 +1,11 @@
-"""Chapter 13's measurements: what a bidirectional layer sees, and what it must not be used for.
+"""Chapter 13: bidirectional RNNs. What a bidirectional layer sees, and what it must not be used
+for.
 
 - `appears_later_task`, `unidirectional_ceiling`: a tagging task whose tag at step t is whether
   the token x_t occurs again after t, and the exact best accuracy any left-to-right model can
   reach on it (the future is independent of the past, so it can only guess by position).
-- `train_tagger`, `tag_accuracy`: train a `SequenceTagger` on it and score it.
+- `train_tagger`, `tag_accuracy`: train a `SequenceTagger` on it (the library's `Trainer`, as
+  every training here) and score it.
 - `first_token_task`, `LastOutputClassifier`, `train_classifier`: a many-to-one task whose label
   is the first token, and a classifier that reads `output[:, -1]` instead of both final states.
 - `BidirectionalLM`, `train_lm`, `loss_by_position`: a "language model" with a bidirectional
@@ -19,6 +21,7 @@ import torch
 from torch import nn
 
 from minirnn.torch.models import SequenceClassifier, SequenceTagger, recurrent_layer
+from minirnn.torch.train import FreshBatches, Trainer, random_windows
 
 # --------------------------------------------------------------------------- tagging task
 
@@ -53,13 +56,9 @@ def train_tagger(bidirectional: bool, T: int = 20, V: int = 6, hidden_size: int 
     torch.manual_seed(seed)
     model = SequenceTagger(0, hidden_size, 2, cell=cell, vocab_size=V, embed_size=16,
                            bidirectional=bidirectional)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    for step in range(steps):
-        ids, tags = appears_later_task(batch, T, V, seed=100_000 * (seed + 1) + step)
-        loss = model.loss(ids, tags)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+    data = FreshBatches(lambda step: appears_later_task(batch, T, V,
+                                                        seed=100_000 * (seed + 1) + step))
+    Trainer(model, data, optimizer="adam", lr=lr, progress=False).fit(steps)
     return model
 
 
@@ -103,13 +102,9 @@ def train_classifier(read: str, T: int = 30, V: int = 6, hidden_size: int = 32,
     torch.manual_seed(seed)
     model = kinds[read](0, hidden_size, V, cell=cell, vocab_size=V, embed_size=16,
                         bidirectional=True)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    for step in range(steps):
-        ids, labels = first_token_task(batch, T, V, seed=100_000 * (seed + 1) + step)
-        loss = model.loss(ids, labels)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+    data = FreshBatches(lambda step: first_token_task(batch, T, V,
+                                                      seed=100_000 * (seed + 1) + step))
+    Trainer(model, data, optimizer="adam", lr=lr, progress=False).fit(steps)
     return model
 
 
@@ -132,13 +127,11 @@ class BidirectionalLM(nn.Module):
         out, _ = self.rnn(self.embed(ids))
         return self.head(out)
 
-
-def _windows(data: torch.Tensor, batch: int, T: int, g: torch.Generator
-             ) -> tuple[torch.Tensor, torch.Tensor]:
-    starts = torch.randint(len(data) - T - 1, (batch,), generator=g)
-    x = torch.stack([data[s : s + T] for s in starts.tolist()])
-    y = torch.stack([data[s + 1 : s + T + 1] for s in starts.tolist()])
-    return x, y
+    def loss(self, ids: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """Mean next-character cross-entropy (nats) of targets (N, T)."""
+        logits = self(ids)
+        return nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]),
+                                           targets.reshape(-1))
 
 
 def train_lm(data: torch.Tensor, vocab_size: int, bidirectional: bool, T: int = 32,
@@ -149,16 +142,8 @@ def train_lm(data: torch.Tensor, vocab_size: int, bidirectional: bool, T: int = 
     torch.manual_seed(seed)
     g = torch.Generator().manual_seed(seed)
     model = BidirectionalLM(vocab_size, bidirectional=bidirectional)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    losses = []
-    for _ in range(steps):
-        x, y = _windows(data, batch, T, g)
-        logits = model(x)
-        loss = nn.functional.cross_entropy(logits.reshape(-1, vocab_size), y.reshape(-1))
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
+    windows = FreshBatches(lambda step: random_windows(data, batch, T, g))
+    losses = Trainer(model, windows, optimizer="adam", lr=lr, progress=False).fit(steps)["loss"]
     return model, losses
 
 
@@ -167,7 +152,7 @@ def loss_by_position(model: BidirectionalLM, data: torch.Tensor, T: int = 32, n:
                      seed: int = 1) -> np.ndarray:
     """Mean next-character loss (nats) at each position of ``n`` random windows, shape (T,)."""
     g = torch.Generator().manual_seed(seed)
-    x, y = _windows(data, n, T, g)
+    x, y = random_windows(data, n, T, g)
     logits = model(x)
     loss = nn.functional.cross_entropy(logits.transpose(1, 2), y, reduction="none")
     return loss.mean(dim=0).numpy()

@@ -1,4 +1,4 @@
-"""Chapter 14's measurements: the GRU's conventions, its size and its cost against the LSTM.
+"""Chapter 14: the GRU. Its conventions, its size and its cost against the LSTM.
 
 - `gru_cell`: one GRU step in torch with a choice of convention: the reset gate after the matrix
   (torch, ``reset="torch"``) or before it (Cho et al. 2014, ``reset="cho"``), and the update
@@ -6,7 +6,8 @@
 - `flip_update_gate`: the weights that turn a torch-convention GRU into the flipped convention.
 - `reset_jacobian`: d(candidate pre-activation)/d(reset gate), diagonal for torch, full for Cho.
 - `param_count`, `matmul_macs_per_step`: exact sizes and multiply-adds of RNN, GRU and LSTM.
-- `train_charlm_bits`: train a `CharLM` of a given cell and return its held-out bits per char.
+- `train_charlm_bits`: train a `CharLM` of a given cell (the library's `Trainer` on
+  `random_windows`) and return its held-out bits per char.
 
 Shapes follow the notation page: x (N, D), h (N, H), Wx (D, 3H), Wh (H, 3H), bx and bh (3H,),
 gate blocks in the order r, z, n.
@@ -19,7 +20,9 @@ import math
 import torch
 from torch import nn
 
+from minirnn.torch.cells import gru_step
 from minirnn.torch.models import CharLM
+from minirnn.torch.train import FreshBatches, Trainer, random_windows
 
 RESETS = ("torch", "cho")
 
@@ -36,26 +39,29 @@ def _check(x: torch.Tensor, h: torch.Tensor, Wx: torch.Tensor, Wh: torch.Tensor,
 
 
 def gru_cell(x: torch.Tensor, h: torch.Tensor, Wx: torch.Tensor, Wh: torch.Tensor,
-             bx: torch.Tensor, bh: torch.Tensor, reset: str = "torch", flipped: bool = False,
-             r: torch.Tensor | None = None) -> torch.Tensor:
+             bx: torch.Tensor, bh: torch.Tensor, reset: str = "torch", flipped: bool = False
+             ) -> torch.Tensor:
     """One GRU step -> next h (N, H).
 
     reset="torch": n = tanh(x Wx_n + bx_n + r * (h Wh_n + bh_n))
     reset="cho":   n = tanh(x Wx_n + bx_n + (r * h) Wh_n + bh_n)
     flipped=False: h' = (1 - z) n + z h;   flipped=True: h' = (1 - z) h + z n.
-    ``r`` (N, H), when given, replaces the computed reset gate (to differentiate through it).
+
+    The torch convention is the library's `gru_step` (weights transposed to torch's layout);
+    the flipped update reuses its gates. Cho's reset placement is written out here: it is a
+    teaching variant that no library cell implements.
     """
     if reset not in RESETS:
         raise ValueError(f"reset must be one of {RESETS}, got {reset!r}")
     H = _check(x, h, Wx, Wh, bx, bh)
-    gx = x @ Wx + bx
-    r_pre_h = h @ Wh[:, : 2 * H] + bh[: 2 * H]
-    gate_r = torch.sigmoid(gx[:, :H] + r_pre_h[:, :H]) if r is None else r
-    z = torch.sigmoid(gx[:, H : 2 * H] + r_pre_h[:, H:])
     if reset == "torch":
-        n = torch.tanh(gx[:, 2 * H :] + gate_r * (h @ Wh[:, 2 * H :] + bh[2 * H :]))
-    else:
-        n = torch.tanh(gx[:, 2 * H :] + (gate_r * h) @ Wh[:, 2 * H :] + bh[2 * H :])
+        h_next, (_, z, n) = gru_step(x, h, Wx.T, Wh.T, bx, bh, return_gates=True)
+        return (1 - z) * h + z * n if flipped else h_next
+    gx = x @ Wx + bx
+    gh = h @ Wh[:, : 2 * H] + bh[: 2 * H]
+    r = torch.sigmoid(gx[:, :H] + gh[:, :H])
+    z = torch.sigmoid(gx[:, H : 2 * H] + gh[:, H:])
+    n = torch.tanh(gx[:, 2 * H :] + (r * h) @ Wh[:, 2 * H :] + bh[2 * H :])
     return (1 - z) * h + z * n if flipped else (1 - z) * n + z * h
 
 
@@ -113,13 +119,6 @@ def matmul_macs_per_step(cell: str, D: int, H: int, N: int = 1) -> int:
     return N * blocks[cell] * (D + H) * H
 
 
-def _windows(data: torch.Tensor, batch: int, T: int, g: torch.Generator):
-    starts = torch.randint(len(data) - T - 1, (batch,), generator=g).tolist()
-    x = torch.stack([data[s : s + T] for s in starts])
-    y = torch.stack([data[s + 1 : s + T + 1] for s in starts])
-    return x, y
-
-
 def train_charlm_bits(cell: str, train_ids: torch.Tensor, val_ids: torch.Tensor,
                       vocab_size: int, hidden_size: int = 128, steps: int = 300, T: int = 64,
                       batch: int = 32, lr: float = 6e-3, seed: int = 0,
@@ -133,18 +132,11 @@ def train_charlm_bits(cell: str, train_ids: torch.Tensor, val_ids: torch.Tensor,
     torch.manual_seed(seed)
     g = torch.Generator().manual_seed(seed)
     model = CharLM(vocab_size, embed_size=32, hidden_size=hidden_size, cell=cell)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    curve = []
-    for _ in range(steps):
-        x, y = _windows(train_ids, batch, T, g)
-        loss, _ = model.loss(x, y)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        curve.append(loss.item())
+    data = FreshBatches(lambda step: random_windows(train_ids, batch, T, g))
+    curve = Trainer(model, data, optimizer="adam", lr=lr, clip_norm=1.0, progress=False
+                    ).fit(steps)["loss"]
     model.eval()
     with torch.no_grad():
-        x, y = _windows(val_ids, n_val, T, torch.Generator().manual_seed(seed + 12345))
+        x, y = random_windows(val_ids, n_val, T, torch.Generator().manual_seed(seed + 12345))
         val, _ = model.loss(x, y)
     return float(val) / math.log(2), curve

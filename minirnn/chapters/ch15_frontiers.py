@@ -1,7 +1,8 @@
-"""Chapter 15's measurements: the one-step Jacobian of each cell, initialisation, and minGRU's scan.
+"""Chapter 15: frontiers. The one-step Jacobian of each cell, initialisation, and minGRU's scan.
 
 - `one_step_jacobian`: d h_t / d h_{t-1} (or d c_t / d c_{t-1} along the LSTM's cell path) by
-  autograd for "rnn", "lstm", "gru" and "mingru" at a random point, with the closed form the
+  autograd through the library's steps (`minirnn.torch.cells`, `mingru_coefficients`) for
+  "rnn", "lstm", "gru" and "mingru" at a random point, with the closed form the
   chapter's table gives and the gate that form is built from.
 - `lag_jacobian_norm`: the spectral norm of d h_k / d h_0 for a tanh RNN with torch's default
   W_h, an orthogonal W_h, and an identity-initialised ReLU RNN (Le et al. 2015).
@@ -18,11 +19,14 @@ import math
 
 import torch
 
+from minirnn.torch.cells import gru_step, lstm_step, rnn_step
 from minirnn.torch.mingru import (
     linear_recurrence_cumprod,
     linear_recurrence_logspace,
     linear_recurrence_sequential,
+    mingru_coefficients,
 )
+from minirnn.torch.rnn import RNN
 
 CELLS = ("rnn", "lstm", "gru", "mingru")
 
@@ -44,47 +48,43 @@ def one_step_jacobian(cell: str, H: int = 6, D: int = 4, seed: int = 0
         return torch.randn(*shape, generator=g, dtype=torch.float64)
 
     x, h_prev = rand(1, D), rand(1, H)
+    point = h_prev  # where J is taken: h_{t-1}, or c_{t-1} for the LSTM's cell path
+    # The course's layout (Wx (D, G*H), Wh (H, G*H)); the library's steps take the transposes.
     if cell == "rnn":
         Wx, Wh, b = rand(D, H) * 0.5, rand(H, H) * 0.5, rand(H) * 0.1
 
         def step(h):
-            return torch.tanh(x @ Wx + h @ Wh + b)
+            return rnn_step(x, h, Wx.T, Wh.T, b, None)
 
         h_t = step(h_prev)
         formula = torch.diag((1 - h_t**2)[0]) @ Wh.T
     elif cell == "lstm":
         Wx, Wh, b = rand(D, 4 * H) * 0.5, rand(H, 4 * H) * 0.5, rand(4 * H) * 0.1
-        a = x @ Wx + h_prev @ Wh + b
-        i, f = torch.sigmoid(a[:, :H]), torch.sigmoid(a[:, H : 2 * H])
-        g_cand = torch.tanh(a[:, 2 * H : 3 * H])
+        point = rand(1, H)  # c_{t-1}; h_{t-1} stays fixed, so the gates do too
 
         def step(c):
-            return f * c + i * g_cand
+            return lstm_step(x, (h_prev, c), Wx.T, Wh.T, b, None)[1]
 
-        h_prev = rand(1, H)  # here the variable is the cell state c_{t-1}
+        _, (_, f, _, _) = lstm_step(x, (h_prev, point), Wx.T, Wh.T, b, None, return_gates=True)
         formula = torch.diag(f[0])
     elif cell == "gru":
         Wx, Wh, bx, bh = rand(D, 3 * H) * 0.5, rand(H, 3 * H) * 0.5, rand(3 * H), rand(3 * H)
 
         def step(h):
-            gx, gh = x @ Wx + bx, h @ Wh + bh
-            r = torch.sigmoid(gx[:, :H] + gh[:, :H])
-            z = torch.sigmoid(gx[:, H : 2 * H] + gh[:, H : 2 * H])
-            n = torch.tanh(gx[:, 2 * H :] + r * gh[:, 2 * H :])
-            return (1 - z) * n + z * h
+            return gru_step(x, h, Wx.T, Wh.T, bx, bh)
 
-        gh = h_prev @ Wh + bh
-        z = torch.sigmoid((x @ Wx + bx)[:, H : 2 * H] + gh[:, H : 2 * H])
+        _, (_, z, _) = gru_step(x, h_prev, Wx.T, Wh.T, bx, bh, return_gates=True)
         formula = torch.diag(z[0])
     else:
         Wz, bz, Wn, bn = rand(D, H), rand(H), rand(D, H), rand(H)
-        z = torch.sigmoid(x @ Wz + bz)
+        # a = 1 - z, b = z * n, for a sequence of one step: they read x only
+        a, b = (c[:, 0] for c in mingru_coefficients(x[:, None], Wz, bz, Wn, bn))
 
         def step(h):
-            return (1 - z) * h + z * (x @ Wn + bn)
+            return a * h + b
 
-        formula = torch.diag((1 - z)[0])
-    J = torch.autograd.functional.jacobian(step, h_prev)[0, :, 0, :]
+        formula = torch.diag(a[0])
+    J = torch.autograd.functional.jacobian(step, point)[0, :, 0, :]
     return J, formula
 
 
@@ -92,16 +92,17 @@ def lag_jacobian_norm(init: str, k: int, H: int = 64, input_std: float = 0.1, se
                       ) -> float:
     """Spectral norm of d h_k / d h_0 for a one-layer RNN over k random inputs (N = 1, D = H).
 
-    init: "default" (torch.nn.RNN's uniform(-1/sqrt(H), 1/sqrt(H)), tanh), "orthogonal" (an
-    orthogonal W_h, tanh), or "identity_relu" (W_h = I, zero bias, ReLU: Le et al.'s IRNN)."""
+    The layer is `minirnn.torch.RNN`. init: "default" (torch.nn's uniform(-1/sqrt(H), 1/sqrt(H)),
+    tanh), "orthogonal" (an orthogonal W_h, tanh), or "identity_relu" (W_h = I, zero bias, ReLU:
+    Le et al.'s IRNN)."""
     inits = ("default", "orthogonal", "identity_relu")
     if init not in inits:
         raise ValueError(f"init must be one of {inits}, got {init!r}")
     if k < 1:
         raise ValueError(f"k: expected >= 1, got {k}")
     torch.manual_seed(seed)
-    rnn = torch.nn.RNN(H, H, nonlinearity="relu" if init == "identity_relu" else "tanh",
-                       batch_first=True).double()
+    rnn = RNN(H, H, nonlinearity="relu" if init == "identity_relu" else "tanh",
+              batch_first=True).double()
     with torch.no_grad():
         if init == "orthogonal":
             torch.nn.init.orthogonal_(rnn.weight_hh_l0)

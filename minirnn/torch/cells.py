@@ -45,11 +45,13 @@ def lstm_step(
     w_hh: Tensor,
     b_ih: Tensor | None,
     b_hh: Tensor | None,
-) -> tuple[Tensor, Tensor]:
+    return_gates: bool = False,
+) -> tuple[Tensor, Tensor] | tuple[tuple[Tensor, Tensor], tuple[Tensor, Tensor, Tensor, Tensor]]:
     """LSTM step with torch's gate order i, f, g, o.
 
     x: (N, D), state: (h, c) each (N, H), w_ih: (4H, D), w_hh: (4H, H), b_ih, b_hh: (4H,).
-    Returns (h', c'), each (N, H).
+    Returns (h', c'), each (N, H); with ``return_gates=True``, ((h', c'), (i, f, g, o)) with
+    each gate (N, H) after its nonlinearity, for chapters that look inside the cell.
     """
     h, c = state
     gates = F.linear(x, w_ih, b_ih) + F.linear(h, w_hh, b_hh)  # (N, 4H)
@@ -57,6 +59,8 @@ def lstm_step(
     i, f, g, o = torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
     c_next = f * c + i * g  # forget some of the old memory, write some new
     h_next = o * torch.tanh(c_next)  # expose a gated view of the memory
+    if return_gates:
+        return (h_next, c_next), (i, f, g, o)
     return h_next, c_next
 
 
@@ -67,19 +71,24 @@ def gru_step(
     w_hh: Tensor,
     b_ih: Tensor | None,
     b_hh: Tensor | None,
-) -> Tensor:
+    return_gates: bool = False,
+) -> Tensor | tuple[Tensor, tuple[Tensor, Tensor, Tensor]]:
     """GRU step with torch's gate order r, z, n.
 
     n = tanh(W_in x + b_in + r * (W_hn h + b_hn)): torch puts the reset gate *after* the
     matrix product (Cho et al. 2014 put it before); h' = (1 - z) * n + z * h.
-    x: (N, D), h: (N, H), w_ih: (3H, D), w_hh: (3H, H), b_ih, b_hh: (3H,). Returns h': (N, H).
+    x: (N, D), h: (N, H), w_ih: (3H, D), w_hh: (3H, H), b_ih, b_hh: (3H,). Returns h': (N, H);
+    with ``return_gates=True``, (h', (r, z, n)) with the gates and the candidate, each (N, H).
     """
     xr, xz, xn = F.linear(x, w_ih, b_ih).chunk(3, dim=1)
     hr, hz, hn = F.linear(h, w_hh, b_hh).chunk(3, dim=1)
     r = torch.sigmoid(xr + hr)  # how much of the old state the candidate may see
     z = torch.sigmoid(xz + hz)  # how much of the old state to keep
     n = torch.tanh(xn + r * hn)  # the candidate state
-    return (1 - z) * n + z * h
+    h_next = (1 - z) * n + z * h
+    if return_gates:
+        return h_next, (r, z, n)
+    return h_next
 
 
 # ---------------------------------------------------------------------------------------------

@@ -8,6 +8,8 @@
   gradient norm (before clipping) and learning rate of every step, for plots.
 - ``state_dict``/``load_state_dict`` hold everything a resumed run needs (model, optimizer, RNG,
   batch position, carried state, history), so a run stopped and resumed equals one that was not.
+- ``FreshBatches`` draws a new batch at every step from a function of the step number;
+  ``random_windows`` cuts (input, next-token target) windows at random places of a text.
 - A tqdm bar only where a person watches a terminal (stderr is a TTY) or when asked
   (``progress=True``); otherwise ``log_every`` prints a few plain summary lines.
 """
@@ -107,6 +109,46 @@ class RandomBatches:
     def load_state_dict(self, state: dict[str, int]) -> None:
         self.epoch, self.position = int(state["epoch"]), int(state["position"])
         self._order = self._shuffle()
+
+
+class FreshBatches:
+    """A new batch at every step from ``make_batch(step)`` (step = 0, 1, 2, ...), for tasks drawn
+    on the fly (the adding problem, random windows of a text): ``make_batch`` returns a tuple of
+    tensors for ``model.loss(*batch)``. Resumable when ``make_batch`` depends on the step only."""
+
+    def __init__(self, make_batch: Callable[[int], tuple[torch.Tensor, ...]]) -> None:
+        if not callable(make_batch):
+            raise TypeError(f"make_batch must be callable, got {type(make_batch).__name__}")
+        self.make_batch, self.step = make_batch, 0
+
+    def next_batch(self) -> tuple[torch.Tensor, ...]:
+        batch = self.make_batch(self.step)
+        self.step += 1
+        return tuple(batch)
+
+    def state_dict(self) -> dict[str, int]:
+        return {"step": self.step}
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        self.step = int(state["step"])
+
+
+def random_windows(ids: torch.Tensor, batch: int, T: int, generator: torch.Generator
+                   ) -> tuple[torch.Tensor, torch.Tensor]:
+    """``batch`` windows of a 1-D id sequence at random starts: inputs x = ids[s : s + T] and
+    next-token targets y = ids[s + 1 : s + T + 1], each (batch, T). The starts are drawn from
+    ``generator``, so a seeded generator gives the same windows again."""
+    if not isinstance(ids, torch.Tensor) or ids.dim() != 1:
+        raise ValueError(f"ids: expected a 1-D tensor, got "
+                         f"{tuple(ids.shape) if isinstance(ids, torch.Tensor) else type(ids)}")
+    if not 1 <= T <= len(ids) - 2:
+        raise ValueError(f"T: expected 1 <= T <= len(ids) - 2 = {len(ids) - 2}, got {T}")
+    if batch < 1:
+        raise ValueError(f"batch: expected >= 1, got {batch}")
+    starts = torch.randint(len(ids) - T - 1, (batch,), generator=generator).tolist()
+    x = torch.stack([ids[s : s + T] for s in starts])
+    y = torch.stack([ids[s + 1 : s + T + 1] for s in starts])
+    return x, y
 
 
 def _progress_bar(enabled: bool | None, total: int | None):

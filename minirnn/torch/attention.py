@@ -20,23 +20,31 @@ import torch.nn.functional as F
 from torch import nn
 
 from minirnn.data.tokens import IGNORE_INDEX
+from minirnn.torch import cells
 from minirnn.torch.models import ShapesEncoder
+
+CELL_CLASSES = {"minirnn": {"rnn": cells.RNNCell, "lstm": cells.LSTMCell},
+                "torch": {"rnn": nn.RNNCell, "lstm": nn.LSTMCell}}
 
 
 class AttentionCaptioner(nn.Module):
     """Caption images (N, 3, 32, 32) with a decoder that attends over the frozen CNN's regions.
 
-    ``cell`` is "rnn" (tanh) or "lstm". ``forward`` gives logits (N, T, V) for teacher forcing;
+    ``cell`` is "rnn" (tanh) or "lstm", from ``backend`` "minirnn" or "torch". ``forward`` gives
+    logits (N, T, V) for teacher forcing;
     ``step`` and ``start`` serve the decoders; ``attention_weights`` returns alpha (N, T, R).
     """
 
     CELLS = ("rnn", "lstm")
 
     def __init__(self, vocab_size: int, encoder: ShapesEncoder, hidden_size: int = 32,
-                 embed_size: int = 16, attention_size: int = 32, cell: str = "lstm") -> None:
+                 embed_size: int = 16, attention_size: int = 32, cell: str = "lstm",
+                 backend: str = "minirnn") -> None:
         super().__init__()
         if cell not in self.CELLS:
             raise ValueError(f"cell must be one of {self.CELLS}, got {cell!r}")
+        if backend not in CELL_CLASSES:
+            raise ValueError(f"backend must be one of {tuple(CELL_CLASSES)}, got {backend!r}")
         self.vocab_size, self.cell_type, self.hidden_size = vocab_size, cell, hidden_size
         self.encoder = encoder
         for p in self.encoder.parameters():  # pretrained and frozen
@@ -49,8 +57,7 @@ class AttentionCaptioner(nn.Module):
         self.query = nn.Linear(hidden_size, attention_size, bias=False)  # h_{t-1} W
         self.score = nn.Linear(attention_size, 1, bias=False)          # w
         self.embed = nn.Embedding(vocab_size, embed_size)
-        cell_class = nn.LSTMCell if cell == "lstm" else nn.RNNCell
-        self.cell = cell_class(embed_size + channels, hidden_size)
+        self.cell = CELL_CLASSES[backend][cell](embed_size + channels, hidden_size)
         self.head = nn.Linear(hidden_size, vocab_size)
 
     def train(self, mode: bool = True) -> AttentionCaptioner:

@@ -1,15 +1,15 @@
-"""The attention captioner: shapes, weights that sum to one, step-by-step decoding equal to
-teacher forcing, a frozen encoder, and clear errors."""
+"""minirnn.torch.attention.AttentionCaptioner (chapter 9): shapes, weights that sum to one,
+step-by-step decoding equal to teacher forcing, a frozen encoder, both backends, clear errors."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from minirnn.chapters.ch09_attention import AttentionCaptioner
 from minirnn.data.shapes import make_shapes
 from minirnn.data.tokens import Vocab
-from minirnn.torch import decode
+from minirnn.torch import cells, decode
+from minirnn.torch.attention import AttentionCaptioner
 from minirnn.torch.models import ShapesEncoder
 
 
@@ -76,6 +76,8 @@ def test_errors_name_the_argument(setup):
     data, vocab, encoder = setup
     with pytest.raises(ValueError, match="cell must be one of"):
         AttentionCaptioner(len(vocab), encoder, cell="gru")
+    with pytest.raises(ValueError, match="backend must be one of"):
+        AttentionCaptioner(len(vocab), encoder, backend="numpy")
     model = AttentionCaptioner(len(vocab), encoder, hidden_size=8)
     with pytest.raises(TypeError, match="captions_in must be a LongTensor"):
         model(data.images, data.captions_in.float())
@@ -83,3 +85,19 @@ def test_errors_name_the_argument(setup):
         model(data.images, data.captions_in[:3])
     with pytest.raises(ValueError, match=r"images must have shape \(N, 3, 32, 32\)"):
         model(data.images[:, :1], data.captions_in)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm"])
+def test_the_backends_hold_the_same_weights_and_compute_the_same(setup, cell):
+    data, vocab, encoder = setup
+    torch.manual_seed(2)
+    ours = AttentionCaptioner(len(vocab), encoder, hidden_size=8, embed_size=4, cell=cell)
+    torch.manual_seed(2)
+    theirs = AttentionCaptioner(len(vocab), encoder, hidden_size=8, embed_size=4, cell=cell,
+                                backend="torch")
+    assert isinstance(ours.cell, cells.LSTMCell if cell == "lstm" else cells.RNNCell)
+    assert isinstance(theirs.cell, torch.nn.LSTMCell if cell == "lstm" else torch.nn.RNNCell)
+    theirs.load_state_dict(ours.state_dict())  # strict: the same names and shapes
+    with torch.no_grad():
+        assert torch.allclose(ours(data.images, data.captions_in),
+                              theirs(data.images, data.captions_in), atol=1e-5)

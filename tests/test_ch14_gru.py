@@ -1,4 +1,4 @@
-"""Unit tests of minirnn.chapters.ch14_gru: counts and argument errors."""
+"""Unit tests of minirnn.chapters.ch14_gru: counts, argument errors, the library cell inside."""
 
 from __future__ import annotations
 
@@ -34,3 +34,15 @@ def test_argument_errors():
     with pytest.raises(ValueError, match="1-D ids"):
         gru.train_charlm_bits("gru", torch.zeros(2, 5, dtype=torch.long),
                               torch.zeros(5, dtype=torch.long), 3)
+
+
+def test_torch_convention_is_the_library_cell_and_flipped_uses_its_gates():
+    from minirnn.torch.cells import gru_step
+
+    g = torch.Generator().manual_seed(0)
+    x, h = torch.randn(3, 2, generator=g), torch.randn(3, 4, generator=g)
+    Wx, Wh = torch.randn(2, 12, generator=g), torch.randn(4, 12, generator=g)
+    bx, bh = torch.randn(12, generator=g), torch.randn(12, generator=g)
+    assert torch.equal(gru.gru_cell(x, h, Wx, Wh, bx, bh), gru_step(x, h, Wx.T, Wh.T, bx, bh))
+    _, (_, z, n) = gru_step(x, h, Wx.T, Wh.T, bx, bh, return_gates=True)
+    assert torch.allclose(gru.gru_cell(x, h, Wx, Wh, bx, bh, flipped=True), (1 - z) * h + z * n)
