@@ -1,123 +1,22 @@
-"""Gated recurrent unit (GRU), exactly as torch.nn.GRU computes it, forward and backward by hand.
+"""The GRU over a whole sequence, tuned for speed (BLAS-friendly, in place).
 
-Gates stacked along the last axis in torch's order r, z, n, with separate input and hidden
-biases (torch keeps both, and they are not interchangeable for n):
+Computes exactly what minirnn.numpy.gru_forward / gru_backward compute (torch.nn.GRU's
+equations; tests/test_numpy_fast_parity.py pins the two together). The tricks: sigmoid through
+tanh with halved r and z columns, one GEMM for the input projections of all T steps, and one
+(T, N, 4H) buffer [n, r, z, ah_n] that the backward pass overwrites with its gradients.
+Read minirnn/numpy/gru.py first.
 
-    ax = x @ Wx + bx                                   Wx: (D, 3H), bx: (3H,)
-    ah = prev_h @ Wh + bh                              Wh: (H, 3H), bh: (3H,)
-    r = sigmoid(ax_r + ah_r)     reset gate
-    z = sigmoid(ax_z + ah_z)     update gate
-    n = tanh(ax_n + r * ah_n)    candidate state: the reset gate acts after the matmul
-    next_h = z * prev_h + (1 - z) * n
-
-(Cho et al. 2014 apply r before the matmul, tanh(x W + (r * h) U); torch and cuDNN apply it
-after, as here.) torch maps in by transposition: Wx = weight_ih_l0.T, Wh = weight_hh_l0.T,
-bx = bias_ih_l0, bh = bias_hh_l0.
+The cache is this module's own (a dict of time-major buffers) and is not a stable contract:
+pass it only to this module's gru_backward.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from minirnn.numpy import checks
-from minirnn.numpy.activations import sigmoid
-from minirnn.numpy.sequence import batch_major, step_mask, time_major_with_ones, transposed
-
-
-def _check_weights(s: checks.Shapes, Wx: Any, Wh: Any, bx: Any, bh: Any) -> None:
-    s.array("Wx", Wx, "D, 3H")
-    s.array("Wh", Wh, "H, 3H")
-    s.array("bx", bx, "3H")
-    s.array("bh", bh, "3H")
-
-
-# ---------------------------------------------------------------------------------------------
-# One time step (the teaching version)
-# ---------------------------------------------------------------------------------------------
-
-
-def gru_step_forward(
-    x: np.ndarray,
-    prev_h: np.ndarray,
-    Wx: np.ndarray,
-    Wh: np.ndarray,
-    bx: np.ndarray,
-    bh: np.ndarray,
-) -> tuple[np.ndarray, tuple]:
-    """One step of a GRU (torch.nn.GRU's equations).
-
-    Inputs:
-    - x: (N, D) inputs at this step.
-    - prev_h: (N, H) previous hidden state.
-    - Wx: (D, 3H), Wh: (H, 3H) weights, gates in the order r, z, n.
-    - bx: (3H,) input bias, bh: (3H,) hidden bias.
-
-    Returns (next_h, cache): next_h (N, H).
-    """
-    s = checks.Shapes()
-    _check_weights(s, Wx, Wh, bx, bh)
-    s.array("x", x, "N, D")
-    s.array("prev_h", prev_h, "N, H")
-    checks.same_dtype("x", x, prev_h=prev_h, Wx=Wx, Wh=Wh, bx=bx, bh=bh)
-    checks.finite(x=x, prev_h=prev_h, Wx=Wx, Wh=Wh, bx=bx, bh=bh)
-    H = s["H"]
-
-    # BEGIN SOLUTION
-    ax = x @ Wx + bx  # (N, 3H) input contributions to r, z, n
-    ah = prev_h @ Wh + bh  # (N, 3H) hidden contributions to r, z, n
-    r = sigmoid(ax[:, 0 * H : 1 * H] + ah[:, 0 * H : 1 * H])
-    z = sigmoid(ax[:, 1 * H : 2 * H] + ah[:, 1 * H : 2 * H])
-    ah_n = ah[:, 2 * H : 3 * H]
-    n = np.tanh(ax[:, 2 * H : 3 * H] + r * ah_n)
-    next_h = (1 - z) * n + z * prev_h
-    cache = (x, prev_h, Wx, Wh, r, z, n, ah_n)
-    return next_h, cache
-    # END SOLUTION
-
-
-def gru_step_backward(
-    dnext_h: np.ndarray, cache: tuple
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Backward pass of gru_step_forward.
-
-    Inputs:
-    - dnext_h: (N, H) gradient with respect to next_h.
-    - cache: from gru_step_forward.
-
-    Returns (dx, dprev_h, dWx, dWh, dbx, dbh) with shapes
-    (N, D), (N, H), (D, 3H), (H, 3H), (3H,), (3H,).
-    """
-    x, prev_h, Wx, Wh, r, z, n, ah_n = cache
-    s = checks.Shapes()
-    s.array("next_h", n, "N, H")
-    s.array("dnext_h", dnext_h, "N, H")
-    checks.finite(dnext_h=dnext_h)
-
-    # BEGIN SOLUTION
-    dn = dnext_h * (1 - z)
-    dz = dnext_h * (prev_h - n)
-    dan = dn * (1 - n**2)  # through tanh: gradient on ax_n + r * ah_n
-    dr = dan * ah_n
-    dah_n = dan * r
-    dar = dr * r * (1 - r)  # through the sigmoids
-    daz = dz * z * (1 - z)
-    dax = np.concatenate([dar, daz, dan], axis=1)  # (N, 3H)
-    dah = np.concatenate([dar, daz, dah_n], axis=1)  # (N, 3H)
-    dx = dax @ Wx.T
-    dprev_h = dah @ Wh.T + dnext_h * z  # prev_h also reaches next_h directly through z
-    dWx = x.T @ dax
-    dWh = prev_h.T @ dah
-    dbx = dax.sum(axis=0)
-    dbh = dah.sum(axis=0)
-    return dx, dprev_h, dWx, dWh, dbx, dbh
-    # END SOLUTION
-
-
-# ---------------------------------------------------------------------------------------------
-# A whole sequence (the fast version)
-# ---------------------------------------------------------------------------------------------
+from minirnn.numpy.fast.sequence import batch_major, step_mask, time_major_with_ones, transposed
+from minirnn.numpy.gru import _check_weights
 
 
 def gru_forward(
@@ -152,7 +51,6 @@ def gru_forward(
     lengths = checks.lengths_array(lengths, N, T)
     dtype = x.dtype
 
-    # BEGIN SOLUTION
     # sigmoid(a) = 0.5 * tanh(0.5 a) + 0.5: halving the r and z columns of the weights and
     # biases makes the matmuls produce 0.5 a for those gates directly.
     column_scale = np.repeat(np.array([0.5, 0.5, 1.0], dtype=dtype), H)  # (3H,)
@@ -202,7 +100,6 @@ def gru_forward(
     h = batch_major(hs[1:] if mask is None else hs[1:] * mask)
     cache = dict(x1=x1, hs=hs, acts=acts, Wx=Wx, Wh=Wh, bx=bx, bh=bh, lengths=lengths, mask=mask)
     return h, cache
-    # END SOLUTION
 
 
 def gru_backward(
@@ -227,7 +124,6 @@ def gru_backward(
     checks.same_dtype("h", hs, dh=dh)
     checks.finite(dh=dh)
     dtype = hs.dtype
-    # BEGIN SOLUTION
     # This pass writes its gradients into the forward's buffer acts (a second (T, N, 4H)
     # buffer would cost time to allocate and fill), and takes it out of the cache. A second
     # backward on the same cache first reruns the forward pass, from the inputs kept in x1.
@@ -293,4 +189,3 @@ def gru_backward(
     WxT_nrz = transposed(np.concatenate([Wx[:, 2 * H :], Wx[:, : 2 * H]], axis=1))
     dx = batch_major((dax @ WxT_nrz).reshape(T, N, D1 - 1))
     return dx, dh0, dWx, dWh, dbx, dbh
-    # END SOLUTION

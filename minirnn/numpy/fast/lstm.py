@@ -1,127 +1,23 @@
-"""Long short-term memory (LSTM): one step and a whole sequence, forward and backward by hand.
+"""The LSTM over a whole sequence, tuned for speed (BLAS-friendly, in place).
 
-With row vectors and the four gates stacked along the last axis in torch.nn's order
-i, f, g, o:
+Computes exactly what minirnn.numpy.lstm_forward / lstm_backward compute (tests/
+test_numpy_fast_parity.py pins the two together), gates in torch's order i, f, g, o. The
+tricks: one tanh for all four gates (sigmoid(a) = 0.5 tanh(0.5 a) + 0.5), one GEMM for the
+input projections of all T steps, a (T + 1, N, D + 1 + H) buffer [x_t, 1, h_{t-1}] from which
+one GEMM gives dWx, db and dWh, and a backward pass that writes its gradients into the
+forward's gate buffer. Read minirnn/numpy/lstm.py first.
 
-    a = x @ Wx + prev_h @ Wh + b                       Wx: (D, 4H), Wh: (H, 4H), b: (4H,)
-    i = sigmoid(a[:, 0H:1H])     input gate
-    f = sigmoid(a[:, 1H:2H])     forget gate
-    g = tanh(a[:, 2H:3H])        candidate cell
-    o = sigmoid(a[:, 3H:4H])     output gate
-    next_c = i * g + f * prev_c
-    next_h = o * tanh(next_c)
-
-torch.nn.LSTM maps in by transposition: Wx = weight_ih_l0.T, Wh = weight_hh_l0.T,
-b = bias_ih_l0 + bias_hh_l0.
+The cache is this module's own (a dict of time-major buffers) and is not a stable contract:
+pass it only to this module's lstm_backward.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from minirnn.numpy import checks
-from minirnn.numpy.activations import sigmoid
-from minirnn.numpy.sequence import batch_major, inputs_ones_states, step_mask, transposed
-
-
-def _check_weights(s: checks.Shapes, Wx: Any, Wh: Any, b: Any) -> None:
-    s.array("Wx", Wx, "D, 4H")
-    s.array("Wh", Wh, "H, 4H")
-    s.array("b", b, "4H")
-
-
-# ---------------------------------------------------------------------------------------------
-# One time step (the teaching version)
-# ---------------------------------------------------------------------------------------------
-
-
-def lstm_step_forward(
-    x: np.ndarray,
-    prev_h: np.ndarray,
-    prev_c: np.ndarray,
-    Wx: np.ndarray,
-    Wh: np.ndarray,
-    b: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, tuple]:
-    """One step of an LSTM.
-
-    Inputs:
-    - x: (N, D) inputs at this step.
-    - prev_h: (N, H) previous hidden state.
-    - prev_c: (N, H) previous cell state.
-    - Wx: (D, 4H), Wh: (H, 4H), b: (4H,) weights and bias, gates in the order i, f, g, o.
-
-    Returns (next_h, next_c, cache): next_h (N, H), next_c (N, H).
-    """
-    s = checks.Shapes()
-    _check_weights(s, Wx, Wh, b)
-    s.array("x", x, "N, D")
-    s.array("prev_h", prev_h, "N, H")
-    s.array("prev_c", prev_c, "N, H")
-    checks.same_dtype("x", x, prev_h=prev_h, prev_c=prev_c, Wx=Wx, Wh=Wh, b=b)
-    checks.finite(x=x, prev_h=prev_h, prev_c=prev_c, Wx=Wx, Wh=Wh, b=b)
-    H = s["H"]
-
-    # BEGIN SOLUTION
-    a = x @ Wx + prev_h @ Wh + b  # (N, 4H) all four gates' pre-activations
-    i = sigmoid(a[:, 0 * H : 1 * H])
-    f = sigmoid(a[:, 1 * H : 2 * H])
-    g = np.tanh(a[:, 2 * H : 3 * H])
-    o = sigmoid(a[:, 3 * H : 4 * H])
-    next_c = f * prev_c + i * g
-    tanh_c = np.tanh(next_c)
-    next_h = o * tanh_c
-    cache = (x, prev_h, prev_c, Wx, Wh, i, f, g, o, tanh_c)
-    return next_h, next_c, cache
-    # END SOLUTION
-
-
-def lstm_step_backward(
-    dnext_h: np.ndarray, dnext_c: np.ndarray, cache: tuple
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Backward pass of lstm_step_forward.
-
-    Inputs:
-    - dnext_h: (N, H) gradient with respect to next_h.
-    - dnext_c: (N, H) gradient with respect to next_c (from the next step, or zeros).
-    - cache: from lstm_step_forward.
-
-    Returns (dx, dprev_h, dprev_c, dWx, dWh, db) with shapes
-    (N, D), (N, H), (N, H), (D, 4H), (H, 4H), (4H,).
-    """
-    x, prev_h, prev_c, Wx, Wh, i, f, g, o, tanh_c = cache
-    s = checks.Shapes()
-    s.array("next_h", tanh_c, "N, H")
-    s.array("dnext_h", dnext_h, "N, H")
-    s.array("dnext_c", dnext_c, "N, H")
-    checks.finite(dnext_h=dnext_h, dnext_c=dnext_c)
-
-    # BEGIN SOLUTION
-    # next_c reaches the loss directly (dnext_c) and through next_h = o * tanh(next_c).
-    dc = dnext_c + dnext_h * o * (1 - tanh_c**2)
-    do = dnext_h * tanh_c
-    di = dc * g
-    df = dc * prev_c
-    dg = dc * i
-    dprev_c = dc * f
-    # Through the nonlinearities: sigmoid' = s (1 - s), tanh' = 1 - tanh^2.
-    da = np.concatenate(
-        [di * i * (1 - i), df * f * (1 - f), dg * (1 - g**2), do * o * (1 - o)], axis=1
-    )
-    dx = da @ Wx.T
-    dprev_h = da @ Wh.T
-    dWx = x.T @ da
-    dWh = prev_h.T @ da
-    db = da.sum(axis=0)
-    return dx, dprev_h, dprev_c, dWx, dWh, db
-    # END SOLUTION
-
-
-# ---------------------------------------------------------------------------------------------
-# A whole sequence (the fast version)
-# ---------------------------------------------------------------------------------------------
+from minirnn.numpy.fast.sequence import batch_major, inputs_ones_states, step_mask, transposed
+from minirnn.numpy.lstm import _check_weights
 
 
 def lstm_forward(
@@ -155,7 +51,6 @@ def lstm_forward(
     lengths = checks.lengths_array(lengths, N, T)
     dtype = x.dtype
 
-    # BEGIN SOLUTION
     # All four gates through one tanh: sigmoid(a) = 0.5 * tanh(0.5 a) + 0.5. Scaling the i, f
     # and o columns of the weights by 0.5 makes the matmuls produce 0.5 a for those gates,
     # and after one tanh over all 4H columns, "* scale + shift" turns i, f and o into
@@ -204,7 +99,6 @@ def lstm_forward(
     h = batch_major(hs[1:] if mask is None else hs[1:] * mask)
     cache = dict(xh=xh, cs=cs, gates=gates, Wx=Wx, Wh=Wh, b=b, lengths=lengths, mask=mask)
     return h, cache
-    # END SOLUTION
 
 
 def lstm_backward(
@@ -234,7 +128,6 @@ def lstm_backward(
     checks.finite(dh=dh)
     dtype = hs.dtype
 
-    # BEGIN SOLUTION
     # This pass writes its gradients into the forward's gate buffer (a second (T, N, 4H)
     # buffer would cost time to allocate and fill), and takes it out of the cache. A second
     # backward on the same cache first reruns the forward pass, from the inputs kept in xh.
@@ -295,4 +188,3 @@ def lstm_backward(
     dWx, db, dWh = dW[:D], dW[D], dW[D + 1 :]
     dx = batch_major((da @ transposed(Wx)).reshape(T, N, D))
     return dx, dh0, dWx, dWh, db
-    # END SOLUTION

@@ -1,110 +1,21 @@
-"""The vanilla (Elman) RNN: one step and a whole sequence, forward and backward by hand.
+"""The vanilla RNN over a whole sequence, tuned for speed (BLAS-friendly, in place).
 
-Row-vector convention (CS231n): a minibatch of N inputs x of shape (N, D) and a hidden state
-h of shape (N, H) go through
+Computes exactly what minirnn.numpy.rnn_forward / rnn_backward compute (tests/
+test_numpy_fast_parity.py pins the two together), but: one big GEMM for the input projections
+of all T steps (with the bias trick), time-major buffers allocated once, in-place elementwise
+work, and the weight gradients as one GEMM over all steps. Read minirnn/numpy/rnn.py first.
 
-    next_h = tanh(x @ Wx + prev_h @ Wh + b)          Wx: (D, H), Wh: (H, H), b: (H,)
-
-(or relu instead of tanh). torch.nn.RNN stores the transposes and two biases, so its weights
-map as Wx = weight_ih_l0.T, Wh = weight_hh_l0.T, b = bias_ih_l0 + bias_hh_l0.
-
-The step functions are the teaching versions: short, one line per equation. The sequence
-functions compute the same thing but are written for speed: one big matmul for the input
-projections of all T steps, time-major buffers allocated once, in-place elementwise work.
+The cache is this module's own (a dict of time-major buffers) and is not a stable contract:
+pass it only to this module's rnn_backward.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from minirnn.numpy import checks
-from minirnn.numpy.sequence import batch_major, step_mask, time_major, time_major_with_ones
-
-
-def _check_weights(s: checks.Shapes, Wx: Any, Wh: Any, b: Any) -> None:
-    s.array("Wx", Wx, "D, H")
-    s.array("Wh", Wh, "H, H")
-    s.array("b", b, "H")
-
-
-# ---------------------------------------------------------------------------------------------
-# One time step (the teaching version)
-# ---------------------------------------------------------------------------------------------
-
-
-def rnn_step_forward(
-    x: np.ndarray,
-    prev_h: np.ndarray,
-    Wx: np.ndarray,
-    Wh: np.ndarray,
-    b: np.ndarray,
-    nonlinearity: str = "tanh",
-) -> tuple[np.ndarray, tuple]:
-    """One step of a vanilla RNN.
-
-    Inputs:
-    - x: (N, D) inputs at this step.
-    - prev_h: (N, H) hidden state from the previous step.
-    - Wx: (D, H) input-to-hidden weights.
-    - Wh: (H, H) hidden-to-hidden weights.
-    - b: (H,) bias.
-    - nonlinearity: "tanh" or "relu".
-
-    Returns (next_h, cache): next_h (N, H), and what rnn_step_backward needs.
-    """
-    s = checks.Shapes()
-    _check_weights(s, Wx, Wh, b)  # the weights fix D and H; the data must agree with them
-    s.array("x", x, "N, D")
-    s.array("prev_h", prev_h, "N, H")
-    checks.same_dtype("x", x, prev_h=prev_h, Wx=Wx, Wh=Wh, b=b)
-    checks.finite(x=x, prev_h=prev_h, Wx=Wx, Wh=Wh, b=b)
-    checks.nonlinearity_name(nonlinearity)
-
-    # BEGIN SOLUTION
-    a = x @ Wx + prev_h @ Wh + b  # (N, H) pre-activation
-    next_h = np.tanh(a) if nonlinearity == "tanh" else np.maximum(a, 0)
-    cache = (x, prev_h, Wx, Wh, next_h, nonlinearity)
-    return next_h, cache
-    # END SOLUTION
-
-
-def rnn_step_backward(
-    dnext_h: np.ndarray, cache: tuple
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Backward pass of rnn_step_forward.
-
-    Inputs:
-    - dnext_h: (N, H) gradient of the loss with respect to next_h.
-    - cache: from rnn_step_forward.
-
-    Returns (dx, dprev_h, dWx, dWh, db) with shapes (N, D), (N, H), (D, H), (H, H), (H,).
-    """
-    x, prev_h, Wx, Wh, next_h, nonlinearity = cache
-    s = checks.Shapes()
-    s.array("next_h", next_h, "N, H")
-    s.array("dnext_h", dnext_h, "N, H")
-    checks.finite(dnext_h=dnext_h)
-
-    # BEGIN SOLUTION
-    # d tanh(a)/da = 1 - tanh(a)^2, written with the output we kept; relu passes where a > 0.
-    if nonlinearity == "tanh":
-        da = dnext_h * (1 - next_h**2)
-    else:
-        da = dnext_h * (next_h > 0)
-    dx = da @ Wx.T
-    dprev_h = da @ Wh.T
-    dWx = x.T @ da
-    dWh = prev_h.T @ da
-    db = da.sum(axis=0)
-    return dx, dprev_h, dWx, dWh, db
-    # END SOLUTION
-
-
-# ---------------------------------------------------------------------------------------------
-# A whole sequence (the fast version)
-# ---------------------------------------------------------------------------------------------
+from minirnn.numpy.fast.sequence import batch_major, step_mask, time_major, time_major_with_ones
+from minirnn.numpy.rnn import _check_weights
 
 
 def rnn_forward(
@@ -144,7 +55,6 @@ def rnn_forward(
     H = s["H"]
     lengths = checks.lengths_array(lengths, N, T)
 
-    # BEGIN SOLUTION
     x1 = time_major_with_ones(x)  # (T, N, D + 1): [x, 1], for the bias trick
     # states[t + 1] is the hidden state after step t, states[0] = h0: (T + 1, N, H).
     states = np.empty((T + 1, N, H), dtype=x.dtype)
@@ -173,7 +83,6 @@ def rnn_forward(
     h = batch_major(states[1:] if mask is None else states[1:] * mask)
     cache = dict(x1=x1, states=states, Wx=Wx, Wh=Wh, mask=mask, nonlinearity=nonlinearity)
     return h, cache
-    # END SOLUTION
 
 
 def rnn_backward(
@@ -197,7 +106,6 @@ def rnn_backward(
     checks.same_dtype("h", states, dh=dh)
     checks.finite(dh=dh)
 
-    # BEGIN SOLUTION
     # da[t] will hold dLoss/d(pre-activation) at step t. It starts as the gradient arriving
     # from the outputs, time-major; padded steps get none.
     da = time_major(dh) if mask is None else np.multiply(time_major(dh), mask)
@@ -227,4 +135,3 @@ def rnn_backward(
     dWh = states[:-1].reshape(T * N, H).T @ da_flat
     dx = batch_major((da_flat @ np.ascontiguousarray(Wx.T)).reshape(T, N, D1 - 1))
     return dx, dh0, dWx, dWh, db
-    # END SOLUTION

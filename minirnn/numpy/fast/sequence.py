@@ -1,6 +1,6 @@
-"""Helpers for whole sequences: time-major buffers, length masks, the last hidden state.
+"""Helpers of the fast sequence functions: time-major buffers and length masks.
 
-The public API is batch-first, (N, T, ...), like CS231n. Inside the sequence loops we work
+The public API is batch-first, (N, T, ...), like CS231n. Inside the fast sequence loops we work
 time-major, (T, N, ...), so that the slice for step t, buf[t], is one contiguous block of
 memory: a matmul into it needs no copy and touches memory in order.
 
@@ -12,8 +12,6 @@ zero gradient, so the batch gives the same numbers as running each sequence alon
 from __future__ import annotations
 
 import numpy as np
-
-from minirnn.numpy import checks
 
 
 def time_major(x: np.ndarray) -> np.ndarray:
@@ -75,20 +73,3 @@ def transposed(W: np.ndarray, rows_per_block: int = 64) -> np.ndarray:
 def step_mask(lengths: np.ndarray, T: int, dtype: np.dtype) -> np.ndarray:
     """(T, N, 1) array, 1 where step t < lengths[n] (a real step), 0 on padding."""
     return (np.arange(T)[:, None] < lengths[None, :]).astype(dtype)[:, :, None]
-
-
-def last_hidden(h: np.ndarray, lengths: np.ndarray | list[int] | None = None) -> np.ndarray:
-    """The final hidden state of each sequence.
-
-    Inputs:
-    - h: (N, T, H) outputs of rnn_forward / lstm_forward / gru_forward.
-    - lengths: (N,) integers in [1, T], or None when every sequence has T steps.
-
-    Returns (N, H): h[n, lengths[n] - 1] for every n (h[:, -1] when lengths is None).
-    """
-    h = checks.Shapes().array("h", h, "N, T, H")
-    N, T, _ = h.shape
-    lengths = checks.lengths_array(lengths, N, T, source="h")
-    if lengths is None:
-        return h[:, -1].copy()
-    return h[np.arange(N), lengths - 1]
