@@ -227,7 +227,7 @@ def gru_states(cache: dict) -> np.ndarray:
     steps, lengths = cache["steps"], cache["lengths"]
     states = [steps[0][1]]  # h0: the first step's prev_h
     for t, (_, prev_h, _, _, _, z, n, _) in enumerate(steps):
-        # the step's output, from its cache exactly as gru_step_forward computed it
-        next_h = (1 - z) * n + z * prev_h
-        states.append(np.where((t < lengths)[:, None], next_h, prev_h))
+        # the step's output from its cache: next_h = z * prev_h + (1 - z) * n (the docstring's
+        # equation; the same floats as gru_step_forward's, as a + b == b + a exactly)
+        states.append(np.where((t < lengths)[:, None], z * prev_h + (1 - z) * n, prev_h))
     return np.stack(states)

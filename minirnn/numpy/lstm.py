@@ -233,8 +233,8 @@ def lstm_states(cache: dict) -> tuple[np.ndarray, np.ndarray]:
     steps, lengths = cache["steps"], cache["lengths"]
     hs, cs = [steps[0][1]], [steps[0][2]]  # h_0 and c_0: the first step's prev_h, prev_c
     for t, (_, prev_h, prev_c, _, _, i, f, g, o, tanh_c) in enumerate(steps):
-        real = (t < lengths)[:, None]
-        # the step's outputs, from its cache exactly as lstm_step_forward computed them
-        hs.append(np.where(real, o * tanh_c, prev_h))
-        cs.append(np.where(real, f * prev_c + i * g, prev_c))
+        padded = (t >= lengths)[:, None]  # these rows keep their states
+        # the step's outputs from its cache, the same floats as lstm_step_forward's
+        hs.append(np.where(padded, prev_h, o * tanh_c))
+        cs.append(np.where(padded, prev_c, f * prev_c + i * g))
     return np.stack(hs), np.stack(cs)
