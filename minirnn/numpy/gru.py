@@ -191,7 +191,7 @@ def gru_backward(
     (N, T, D), (N, H), (D, 3H), (H, 3H), (3H,), (3H,). Padded steps get zero gradient.
     """
     steps, lengths = cache["steps"], cache["lengths"]
-    _, h0, Wx, Wh, _, _, n, _ = steps[0]
+    _, _, Wx, Wh, _, _, n, _ = steps[0]
     N, T, D, H = len(lengths), len(steps), Wx.shape[0], Wh.shape[0]
     s = checks.Shapes().bind("h", N=N, T=T, H=H)
     s.array("dh", dh, "N, T, H")

@@ -197,7 +197,7 @@ def lstm_backward(
     Padded steps of a ragged batch get zero gradient. (c_0 is a constant zero: no gradient.)
     """
     steps, lengths = cache["steps"], cache["lengths"]
-    _, h0, _, Wx, Wh, *_, tanh_c = steps[0]
+    _, _, _, Wx, Wh, *_, tanh_c = steps[0]
     N, T, D, H = len(lengths), len(steps), Wx.shape[0], Wh.shape[0]
     s = checks.Shapes().bind("h", N=N, T=T, H=H)
     s.array("dh", dh, "N, T, H")

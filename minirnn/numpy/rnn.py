@@ -178,7 +178,7 @@ def rnn_backward(
     Padded steps of a ragged batch get zero gradient.
     """
     steps, lengths = cache["steps"], cache["lengths"]
-    _, h0, Wx, Wh, next_h, _ = steps[0]
+    _, _, Wx, Wh, next_h, _ = steps[0]
     N, T, D, H = len(lengths), len(steps), Wx.shape[0], Wh.shape[0]
     s = checks.Shapes().bind("h", N=N, T=T, H=H)
     s.array("dh", dh, "N, T, H")
