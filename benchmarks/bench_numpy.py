@@ -2,9 +2,12 @@
 
 Times forward + backward over a whole sequence, float32, for the vanilla RNN, LSTM and GRU,
 at two sizes, and prints the ratio numpy time / torch time (below 1 means numpy is faster).
+The targets are for the fast path, minirnn.numpy.fast. The readable reference (minirnn.numpy's
+rnn/lstm/gru_forward, a loop over the step functions) is timed too, one block per case, and
+its ratio printed without a target (--no-reference skips it).
 
     python benchmarks/bench_numpy.py [--threads 2] [--repeats 7] [--rounds 3] [--sizes large small]
-                                     [--cells LSTM GRU RNN] [--clock wall|cpu]
+                                     [--cells LSTM GRU RNN] [--clock wall|cpu] [--no-reference]
 
 Method: both libraries get the same thread count (torch.set_num_threads and, through
 threadpoolctl, NumPy's BLAS). Each implementation is timed in its own block of repeats after
@@ -36,17 +39,11 @@ try:  # sets NumPy's BLAS thread count at run time (installed with scikit-learn)
 except ImportError:  # then OPENBLAS_NUM_THREADS in the environment decides
     threadpool_limits = None
 
-from minirnn.numpy import (
-    gru_backward,
-    gru_forward,
-    lstm_backward,
-    lstm_forward,
-    rnn_backward,
-    rnn_forward,
-)
+import minirnn.numpy as reference
+import minirnn.numpy.fast as fast
 
 SIZES = {"large": (64, 128, 256, 512), "small": (32, 64, 64, 128)}  # (N, T, D, H)
-TARGETS = {  # the ratio each cell should stay under, from the issue
+TARGETS = {  # the ratio the fast path should stay under, from issue 3
     ("LSTM", "large"): 1.2,
     ("LSTM", "small"): 2.0,
     ("GRU", "large"): 1.0,
@@ -90,19 +87,20 @@ def settle_allocator() -> None:
 
 
 def numpy_case(cell: str, module: torch.nn.Module, x: np.ndarray, h0: np.ndarray,
-               dh: np.ndarray) -> Callable[[], object]:
-    """forward + backward in minirnn.numpy, with the torch module's weights copied in."""
+               dh: np.ndarray, layers: object = fast) -> Callable[[], object]:
+    """forward + backward of `layers` (minirnn.numpy.fast or the reference minirnn.numpy),
+    with the torch module's weights copied in."""
     Wx = module.weight_ih_l0.detach().numpy().T.copy()
     Wh = module.weight_hh_l0.detach().numpy().T.copy()
     b_ih = module.bias_ih_l0.detach().numpy().copy()
     b_hh = module.bias_hh_l0.detach().numpy().copy()
     if cell == "RNN":
         b = b_ih + b_hh
-        return lambda: rnn_backward(dh, rnn_forward(x, h0, Wx, Wh, b)[1])
+        return lambda: layers.rnn_backward(dh, layers.rnn_forward(x, h0, Wx, Wh, b)[1])
     if cell == "LSTM":
         b = b_ih + b_hh
-        return lambda: lstm_backward(dh, lstm_forward(x, h0, Wx, Wh, b)[1])
-    return lambda: gru_backward(dh, gru_forward(x, h0, Wx, Wh, b_ih, b_hh)[1])
+        return lambda: layers.lstm_backward(dh, layers.lstm_forward(x, h0, Wx, Wh, b)[1])
+    return lambda: layers.gru_backward(dh, layers.gru_forward(x, h0, Wx, Wh, b_ih, b_hh)[1])
 
 
 def torch_case(cell: str, module: torch.nn.Module, x: np.ndarray, h0: np.ndarray,
@@ -132,6 +130,8 @@ def main() -> None:
     parser.add_argument("--cells", nargs="+", default=["LSTM", "GRU", "RNN"],
                         choices=["LSTM", "GRU", "RNN"])
     parser.add_argument("--clock", choices=["wall", "cpu"], default="wall")
+    parser.add_argument("--no-reference", action="store_true",
+                        help="skip timing the reference path (it has no target)")
     args = parser.parse_args()
     if args.clock == "cpu" and args.threads != 1:
         parser.error("--clock cpu needs --threads 1")
@@ -148,8 +148,8 @@ def main() -> None:
     print(f"threads: {args.threads} (torch and numpy BLAS), float32, best of {args.rounds} "
           f"blocks of at least {args.repeats} calls and 1 s each, "
           f"{args.clock} clock, load average before: {os.getloadavg()[0]:.2f}")
-    header = f"{'cell':<5} {'size':<6} {'(N, T, D, H)':<20} {'numpy ms':>9} {'torch ms':>9} " \
-             f"{'ratio':>6} {'target':>7}"
+    header = f"{'cell':<5} {'size':<6} {'(N, T, D, H)':<20} {'fast ms':>9} {'torch ms':>9} " \
+             f"{'ratio':>6} {'target':>7}      {'ref ms':>9} {'ref ratio':>9}"
     print(header)
     print("-" * len(header))
     if threadpool_limits is None:
@@ -175,8 +175,13 @@ def main() -> None:
                 ratio = numpy_ms / torch_ms
                 target = TARGETS[(cell, size)]
                 flag = "ok" if ratio <= target else "MISS"
-                print(f"{cell:<5} {size:<6} {str((N, T, D, H)):<20} {numpy_ms:9.1f} "
-                      f"{torch_ms:9.1f} {ratio:6.2f} {'<=' + str(target):>5} {flag}")
+                line = (f"{cell:<5} {size:<6} {str((N, T, D, H)):<20} {numpy_ms:9.1f} "
+                        f"{torch_ms:9.1f} {ratio:6.2f} {'<=' + str(target):>5} {flag:<4}")
+                if not args.no_reference:  # one block: it has no target, only a ratio to show
+                    run_reference = numpy_case(cell, module, x, h0, dh, reference)
+                    reference_ms = best_time(run_reference, args.repeats, clock) * 1e3
+                    line += f"  {reference_ms:9.1f} {reference_ms / torch_ms:9.2f}"
+                print(line)
     load, cores = os.getloadavg()[0], os.cpu_count() or 1
     print(f"load average after: {load:.2f} (on {cores} cores)")
     if args.clock == "wall" and load > cores / 2:

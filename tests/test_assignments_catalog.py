@@ -41,6 +41,20 @@ def test_no_solution_line_in_the_student_bundle(name):
 
 
 @pytest.mark.parametrize("name", NAMES)
+def test_no_bundle_ships_the_fast_numpy_layers(name):
+    """minirnn/numpy/fast/ computes what A1 and A2 ask for: it must stay out of every bundle."""
+    fast = build.PACKAGE_ROOT / "numpy" / "fast"
+    assert (fast / "lstm.py").is_file()  # the check can fail: the folder is there to ship
+    a = catalog.get(name)
+    for solution in (False, True):
+        shipped = build.student_files(a, solution)
+        leaked = [rel for rel in shipped if rel.startswith("minirnn/numpy/fast")]
+        assert leaked == [], leaked
+        if "numpy" in a.packages:  # the rest of minirnn.numpy is shipped
+            assert "minirnn/numpy/lstm.py" in shipped and "minirnn/numpy/rnn.py" in shipped
+
+
+@pytest.mark.parametrize("name", NAMES)
 def test_template_fails_with_not_implemented_and_solution_passes(name, built):
     template, _, solution = built[name]
     a = catalog.get(name)

@@ -12,6 +12,7 @@ from minirnn.numpy import (
     rel_error,
     rnn_backward,
     rnn_forward,
+    rnn_states,
     temporal_affine_backward,
     temporal_affine_forward,
     temporal_softmax_loss,
@@ -42,10 +43,10 @@ def test_bptt_recursion_equals_rnn_backward_and_keeps_T_plus_1_states():
     params, x, _, h0 = _small_lm(seed=0, N=3, T=7, D=4)
     h, cache = rnn_forward(x, h0, params["Wx"], params["Wh"], params["b"])
     dh = np.random.default_rng(5).normal(size=h.shape)
-    for ours, ref in zip(bptt.manual_bptt(x, cache["states"], params["Wx"], params["Wh"], dh),
+    for ours, ref in zip(bptt.manual_bptt(x, rnn_states(cache), params["Wx"], params["Wh"], dh),
                          rnn_backward(dh, cache)):
         assert np.allclose(ours, ref, atol=1e-12, rtol=0)
-    assert cache["states"].nbytes == (7 + 1) * 3 * 5 * 8
+    assert rnn_states(cache).nbytes == (7 + 1) * 3 * 5 * 8
 
 
 def test_every_gradient_passes_a_numeric_check():
@@ -66,7 +67,7 @@ def test_partial_for_total_fails_everywhere_and_off_by_one_only_on_dWh():
     }
     errors = {}
     for variant in bptt.VARIANTS:
-        _, _, dWx, dWh, _ = bptt.manual_bptt(x, cache["states"], params["Wx"], params["Wh"],
+        _, _, dWx, dWh, _ = bptt.manual_bptt(x, rnn_states(cache), params["Wx"], params["Wh"],
                                              dh_local, variant)
         errors[variant] = (rel_error(dWx, numeric["Wx"]), rel_error(dWh, numeric["Wh"]))
     assert max(errors["correct"]) < 1e-6
@@ -77,9 +78,9 @@ def test_partial_for_total_fails_everywhere_and_off_by_one_only_on_dWh():
 def test_lags_sum_to_dWh_and_lag_zero_is_the_partial_only_gradient():
     params, x, y, h0 = _small_lm()
     cache, dh_local = _local_gradients(params, x, y, h0)
-    dec = lag_decomposition(cache["states"], params["Wh"], dh_local)
+    dec = lag_decomposition(rnn_states(cache), params["Wh"], dh_local)
     assert np.allclose(dec["by_lag"].sum(axis=0), rnn_backward(dh_local, cache)[3], atol=1e-12)
-    partial = bptt.manual_bptt(x, cache["states"], params["Wx"], params["Wh"], dh_local,
+    partial = bptt.manual_bptt(x, rnn_states(cache), params["Wx"], params["Wh"], dh_local,
                                "partial_only")[3]
     assert np.allclose(dec["by_lag"][0], partial, atol=1e-12)
 
@@ -91,7 +92,7 @@ def _decompose(model, x_ids, y_ids):
     scores, affine_cache = temporal_affine_forward(h, p["W_out"], p["b_out"])
     loss, dscores = temporal_softmax_loss(scores, y_ids)
     dh_local = temporal_affine_backward(dscores, affine_cache)[0]
-    dec = lag_decomposition(cache["states"], p["Wh"], dh_local)
+    dec = lag_decomposition(rnn_states(cache), p["Wh"], dh_local)
     dec["dWh"] = rnn_backward(dh_local, cache)[3]
     dec["bits"] = loss / x_ids.shape[1] / np.log(2)
     return dec

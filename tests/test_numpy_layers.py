@@ -18,12 +18,15 @@ from minirnn.numpy import (
     bidirectional_forward,
     clip_grad_norm,
     clip_grad_value,
+    fast,
     gru_backward,
     gru_forward,
+    gru_states,
     gru_step_forward,
     last_hidden,
     lstm_backward,
     lstm_forward,
+    lstm_states,
     lstm_step_forward,
     multilayer_backward,
     multilayer_forward,
@@ -31,6 +34,7 @@ from minirnn.numpy import (
     reverse_index,
     rnn_backward,
     rnn_forward,
+    rnn_states,
     rnn_step_backward,
     rnn_step_forward,
     temporal_affine_backward,
@@ -39,7 +43,7 @@ from minirnn.numpy import (
     word_embedding_backward,
     word_embedding_forward,
 )
-from minirnn.numpy.sequence import inputs_ones_states, transposed
+from minirnn.numpy.fast.sequence import inputs_ones_states, transposed
 
 N, T, D, H = 3, 5, 4, 6
 
@@ -55,6 +59,9 @@ def cell_weights(cell: str, rng: np.random.Generator, dtype: type = np.float64) 
 
 SEQUENCE = {"rnn": (rnn_forward, rnn_backward), "lstm": (lstm_forward, lstm_backward),
             "gru": (gru_forward, gru_backward)}
+FAST = {"rnn": (fast.rnn_forward, fast.rnn_backward),
+        "lstm": (fast.lstm_forward, fast.lstm_backward),
+        "gru": (fast.gru_forward, fast.gru_backward)}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -381,17 +388,88 @@ def test_inputs_ones_states_holds_x_one_and_the_previous_state() -> None:
     np.testing.assert_array_equal(xh[0, :, D + 1 :], h0)
 
 
-def forward_once(cell: str, seed: int) -> tuple:
+def forward_once(cell: str, seed: int, layers: dict = FAST, lengths: list | None = None
+                 ) -> tuple:
     """(rng, h0, h, cache) of one forward pass of `cell` on random inputs and weights."""
     rng = np.random.default_rng(seed)
     x, h0 = rng.standard_normal((N, T, D)), rng.standard_normal((N, H))
-    h, cache = SEQUENCE[cell][0](x, h0, *cell_weights(cell, rng))
+    h, cache = layers[cell][0](x, h0, *cell_weights(cell, rng), lengths=lengths)
     return rng, h0, h, cache
+
+
+# ---------------------------------------------------------------------------------------------
+# The reference's cache: the documented contract, and the accessors that read states from it
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("lengths", [None, [5, 2, 3]])
+def test_reference_cache_is_the_documented_layout(cell: str, lengths: list | None) -> None:
+    """{"steps": one step cache per step, "lengths": (N,) int64}; arrays only (and the RNN's
+    nonlinearity name), so a grader can build one and hand it to a student's backward."""
+    _, _, _, cache = forward_once(cell, 13, SEQUENCE, lengths)
+    assert sorted(cache) == ["lengths", "steps"]
+    assert cache["lengths"].dtype == np.int64
+    np.testing.assert_array_equal(cache["lengths"], [T] * N if lengths is None else lengths)
+    assert isinstance(cache["steps"], list) and len(cache["steps"]) == T
+    size = {"rnn": 6, "lstm": 10, "gru": 8}[cell]
+    for step in cache["steps"]:
+        assert isinstance(step, tuple) and len(step) == size
+        kinds = {type(a) for a in (step[:-1] if cell == "rnn" else step)}
+        assert kinds == {np.ndarray}
+    if cell == "rnn":
+        assert {step[-1] for step in cache["steps"]} == {"tanh"}
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_reference_backward_reads_a_cache_built_from_the_steps(cell: str) -> None:
+    """The same gradients from a cache assembled by hand out of *_step_forward calls."""
+    _, _, _, cache = forward_once(cell, 14, SEQUENCE)
+    rng = np.random.default_rng(14)  # the same inputs and weights as forward_once's
+    x, h0 = rng.standard_normal((N, T, D)), rng.standard_normal((N, H))
+    w = cell_weights(cell, rng)
+    step = {"rnn": rnn_step_forward, "lstm": lstm_step_forward, "gru": gru_step_forward}[cell]
+    steps, state = [], (h0,) if cell != "lstm" else (h0, np.zeros_like(h0))
+    for t in range(T):
+        *state, step_cache = step(x[:, t], *state, *w)
+        steps.append(step_cache)
+    by_hand = {"steps": steps, "lengths": np.full(N, T, dtype=np.int64)}
+    dh = rng.standard_normal((N, T, H))
+    backward = SEQUENCE[cell][1]
+    for a, b in zip(backward(dh, cache), backward(dh, by_hand)):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_state_accessors_give_h0_to_hT(cell: str) -> None:
+    """rnn_states / lstm_states / gru_states: (T + 1, N, H), h_0 first, then the outputs; with
+    lengths the padded steps hold the frozen state (as the fast path's state buffers do)."""
+    for lengths in (None, [5, 2, 3]):
+        _, h0, h, cache = forward_once(cell, 15, SEQUENCE, lengths)
+        _, _, _, fast_cache = forward_once(cell, 15, FAST, lengths)
+        if cell == "lstm":
+            states, cells = lstm_states(cache)
+            np.testing.assert_array_equal(cells[0], 0)
+            np.testing.assert_allclose(cells, fast_cache["cs"], rtol=1e-12, atol=1e-14)
+            fast_states = fast_cache["xh"][:, :, D + 1 :]
+        else:
+            states = (rnn_states if cell == "rnn" else gru_states)(cache)
+            fast_states = fast_cache["states" if cell == "rnn" else "hs"]
+        assert states.shape == (T + 1, N, H)
+        np.testing.assert_array_equal(states[0], h0)
+        real = (np.arange(T)[None, :] < np.array(lengths or [T] * N)[:, None])[..., None]
+        np.testing.assert_array_equal(np.where(real, states[1:].swapaxes(0, 1), 0), h)
+        np.testing.assert_allclose(states, fast_states, rtol=1e-12, atol=1e-14)
+
+
+# ---------------------------------------------------------------------------------------------
+# The fast path's buffers
+# ---------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
 def test_state_buffers_hold_the_outputs(cell: str) -> None:
-    """The states the forward writes into its cache are the outputs it returns."""
+    """The states the fast forward writes into its cache are the outputs it returns."""
     _, h0, h, cache = forward_once(cell, 10)
     states = cache["xh"][:, :, D + 1 :] if cell == "lstm" else cache["hs"]
     np.testing.assert_array_equal(states[0], h0)
@@ -402,7 +480,7 @@ def test_state_buffers_hold_the_outputs(cell: str) -> None:
 def test_backward_twice_on_one_cache_gives_the_same_gradients(cell: str) -> None:
     """The backward overwrites the forward's gate buffer; a second call reruns the forward."""
     rng, _, h, cache = forward_once(cell, 11)
-    backward = SEQUENCE[cell][1]
+    backward = FAST[cell][1]
     dh = rng.standard_normal(h.shape)
     first = backward(dh, cache)
     for _ in range(2):
@@ -421,7 +499,7 @@ def test_backward_allocates_less_than_one_gate_buffer(cell: str) -> None:
 
     n, t, d, h = 8, 50, 4, 32
     rng = np.random.default_rng(12)
-    forward, backward = SEQUENCE[cell]
+    forward, backward = FAST[cell]
     G = {"lstm": 4, "gru": 3}[cell]
     w = [rng.standard_normal((d, G * h)), rng.standard_normal((h, G * h)),
          rng.standard_normal(G * h)] + ([rng.standard_normal(G * h)] if cell == "gru" else [])

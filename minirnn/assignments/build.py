@@ -5,7 +5,8 @@
 The student folder holds
 - minirnn/<package>/: a copy of the package's sources with every ``# BEGIN SOLUTION`` ...
   ``# END SOLUTION`` region replaced by ``raise NotImplementedError("<function>: see chapter N")``
-  (indented like the region), so the copy still imports;
+  (indented like the region), so the copy still imports. The paths in NOT_SHIPPED stay out:
+  minirnn/numpy/fast/ computes what the student writes, only faster;
 - <name>.ipynb: the assignment notebook, solution cells cleared by nbgrader's ClearSolutions and
   ClearHiddenTests preprocessors (used as a library: no database, no course directory);
 - tests/<graded file>: the graded tests, to check one's work locally;
@@ -33,6 +34,10 @@ ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip can hold: no build c
 _DEF = re.compile(r"^(\s*)def\s+(\w+)\s*\(")
 _CLASS = re.compile(r"^class\s+(\w+)")
 _BARE_KEYWORD = re.compile(r"(else|try|finally|except|pass|break|continue|return)\s*:?")
+# Package folders, relative to minirnn/, that no bundle ships: the BLAS-tuned layers give the
+# same numbers as the reference sequence functions the student writes (nothing the student's
+# copy imports needs them: minirnn.numpy imports its fast path only when asked for it).
+NOT_SHIPPED = ("numpy/fast",)
 
 
 class MarkerError(ValueError):
@@ -113,6 +118,18 @@ def cut_solutions(text: str, chapters: dict[str, int], solution: bool = False,
     return "\n".join(out) + "\n"
 
 
+def shipped_sources(root: Path, package: str) -> list[Path]:
+    """Every file of minirnn/<package>/ that a bundle ships, sorted: no caches, no NOT_SHIPPED."""
+    paths = []
+    for path in sorted((root / package).rglob("*")):
+        rel = path.relative_to(root).as_posix()
+        if (not path.is_file() or "__pycache__" in path.parts or path.suffix == ".pyc"
+                or any(rel == folder or rel.startswith(folder + "/") for folder in NOT_SHIPPED)):
+            continue
+        paths.append(path)
+    return paths
+
+
 def all_chapters() -> dict[str, int]:
     """Function -> chapter over every assignment (a bundle cuts every region it ships)."""
     from minirnn.assignments.catalog import ASSIGNMENTS
@@ -178,7 +195,9 @@ The functions of this assignment, with the chapter that explains each:
 Other functions may also be stubs (they belong to other assignments); this assignment's tests
 do not call them. Keep the argument checks at the top of each function: they are not graded but
 they catch shape mistakes early. Where a backward function's kept lines unpack its forward
-pass's cache, build that cache to match them (or change both: only the results are graded).
+pass's cache, build that cache to match them: the layout of a sequence cache is documented in
+its forward function's docstring, and the graded tests build such caches themselves and hand
+them to your backward functions.
 The notebook `{a.name}.ipynb` walks through the same functions
 with small examples; cells marked `# YOUR CODE HERE` are yours.
 
@@ -208,9 +227,7 @@ def student_files(a: Assignment, solution: bool = False, root: Path | None = Non
     cut = set()  # functions whose solution regions were found
     files["minirnn/__init__.py"] = (root / "__init__.py").read_bytes()
     for package in a.packages:
-        for path in sorted((root / package).rglob("*")):
-            if not path.is_file() or "__pycache__" in path.parts or path.suffix == ".pyc":
-                continue
+        for path in shipped_sources(root, package):
             rel = "minirnn/" + path.relative_to(root).as_posix()
             data = path.read_bytes()
             if path.suffix == ".py":
@@ -282,7 +299,7 @@ def solution_lines(a: Assignment, root: Path | None = None, assets: Path = HERE)
     root = PACKAGE_ROOT if root is None else root
     lines: list[str] = []
     for package in a.packages:
-        for path in sorted((root / package).rglob("*.py")):
+        for path in (p for p in shipped_sources(root, package) if p.suffix == ".py"):
             for _, region in solution_regions(path.read_text(encoding="utf-8"), str(path)):
                 lines += region
     nb = nbformat.read(assets / "notebooks" / a.notebook, as_version=4)

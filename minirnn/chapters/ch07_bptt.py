@@ -32,7 +32,7 @@ def manual_bptt(x: np.ndarray, states: np.ndarray, Wx: np.ndarray, Wh: np.ndarra
     Inputs:
     - x: (N, T, D) inputs.
     - states: (T + 1, N, H) with states[0] = h_0 and states[t] = h_t (time-major, as
-      rnn_forward's cache["states"]).
+      minirnn.numpy.rnn_states(cache) returns them for rnn_forward's cache).
     - Wx: (D, H), Wh: (H, H) weights.
     - dh: (N, T, H) the local gradients dL_t/dh_t (partial: through the outputs of step t only).
     - variant: "correct"; "partial_only" forgets the gradient that flows back from later steps

@@ -8,15 +8,21 @@ V vocabulary size. float32 and float64 both work, and outputs keep the input dty
 
 Where things live (each file reads top to bottom):
 
-- rnn.py, lstm.py, gru.py: the three cells. `*_step_forward/backward` are the teaching
-  versions (one line per equation); `*_forward/backward` run a whole sequence and are written
-  for speed (one GEMM for all input projections, time-major buffers, in-place updates).
-- sequence.py: time-major helpers, `lengths` masks, `last_hidden`.
+- rnn.py, lstm.py, gru.py: the three cells, the reference. `*_step_forward/backward` are one
+  line per equation; `*_forward/backward` run a whole sequence as a loop over the step
+  functions (CS231n's shape). Their cache is a documented contract: {"steps": the list of
+  step caches, "lengths": (N,) real steps}; `rnn_states`, `lstm_states`, `gru_states` read
+  the states h_0..h_T (and c_0..c_T) out of it.
+- fast/: the same three sequence layers tuned for BLAS (one GEMM for all input projections,
+  time-major buffers, in-place updates), selected explicitly:
+  `from minirnn.numpy.fast import lstm_forward`, or `fast=True` in bidirectional.py. Same
+  numbers as the reference (tests/test_numpy_fast_parity.py); the assignments never ship it.
+- sequence.py: `last_hidden` for ragged batches.
 - layers.py: word embedding, temporal affine, temporal softmax loss.
 - bidirectional.py: bidirectional and stacked layers over any cell, `params_from_torch`.
 - optim.py, clip.py: optimizers and gradient clipping over dicts of arrays.
 - gradcheck.py: numeric gradients, `rel_error`, `check_gradients`.
-- models.py: CharRNN and CaptioningRNN.
+- models.py: CharRNN and CaptioningRNN (on the reference cells).
 - checks.py: argument validation with messages that name the argument.
 
 Ragged batches: every sequence function takes `lengths` (N,) in [1, T]. Sequence n then stops
@@ -41,7 +47,13 @@ from minirnn.numpy.gradcheck import (
     eval_numerical_gradient_array,
     rel_error,
 )
-from minirnn.numpy.gru import gru_backward, gru_forward, gru_step_backward, gru_step_forward
+from minirnn.numpy.gru import (
+    gru_backward,
+    gru_forward,
+    gru_states,
+    gru_step_backward,
+    gru_step_forward,
+)
 from minirnn.numpy.layers import (
     temporal_affine_backward,
     temporal_affine_forward,
@@ -52,12 +64,19 @@ from minirnn.numpy.layers import (
 from minirnn.numpy.lstm import (
     lstm_backward,
     lstm_forward,
+    lstm_states,
     lstm_step_backward,
     lstm_step_forward,
 )
 from minirnn.numpy.models import CaptioningRNN, CharRNN
 from minirnn.numpy.optim import SGD, Adagrad, Adam, Momentum, Optimizer, RMSprop
-from minirnn.numpy.rnn import rnn_backward, rnn_forward, rnn_step_backward, rnn_step_forward
+from minirnn.numpy.rnn import (
+    rnn_backward,
+    rnn_forward,
+    rnn_states,
+    rnn_step_backward,
+    rnn_step_forward,
+)
 from minirnn.numpy.sequence import last_hidden
 
 __all__ = [
@@ -78,11 +97,13 @@ __all__ = [
     "eval_numerical_gradient_array",
     "gru_backward",
     "gru_forward",
+    "gru_states",
     "gru_step_backward",
     "gru_step_forward",
     "last_hidden",
     "lstm_backward",
     "lstm_forward",
+    "lstm_states",
     "lstm_step_backward",
     "lstm_step_forward",
     "multilayer_backward",
@@ -92,6 +113,7 @@ __all__ = [
     "reverse_index",
     "rnn_backward",
     "rnn_forward",
+    "rnn_states",
     "rnn_step_backward",
     "rnn_step_forward",
     "sigmoid",

@@ -12,6 +12,9 @@ padding), exactly like torch's packed sequences.
 
 Stacked: layer l + 1 reads the outputs of layer l. Weights and initial states are listed as
 torch.nn does: entry k = layer * num_directions + direction.
+
+Every function here runs the reference cells by default; `fast=True` runs the BLAS-tuned ones
+of minirnn.numpy.fast instead (same numbers; the cache then holds their caches).
 """
 
 from __future__ import annotations
@@ -37,9 +40,14 @@ CELLS: dict[str, tuple[Callable, Callable]] = {
 Params = tuple[np.ndarray, ...]
 
 
-def _cell(cell: str) -> tuple[Callable, Callable]:
+def _cell(cell: str, fast: bool = False) -> tuple[Callable, Callable]:
+    """(forward, backward) of the cell: the reference, or minirnn.numpy.fast's with fast=True."""
     if cell not in CELLS:
         raise ValueError(f"cell: expected one of {sorted(CELLS)}, got {cell!r}")
+    if fast:  # imported here: the assignments ship minirnn.numpy without the fast package
+        from minirnn.numpy.fast import CELLS as FAST_CELLS
+
+        return FAST_CELLS[cell]
     return CELLS[cell]
 
 
@@ -66,6 +74,7 @@ def bidirectional_forward(
     backward_params: Params,
     cell: str = "lstm",
     lengths: np.ndarray | list[int] | None = None,
+    fast: bool = False,
 ) -> tuple[np.ndarray, dict]:
     """One bidirectional layer.
 
@@ -75,11 +84,12 @@ def bidirectional_forward(
     - forward_params, backward_params: the cell's weights for each direction (see above).
     - cell: "rnn", "rnn_relu", "lstm" or "gru".
     - lengths: optional (N,) integers in [1, T] for a padded batch.
+    - fast: run minirnn.numpy.fast's cells instead of the reference (same numbers).
 
     Returns (h, cache): h (N, T, 2H), forward outputs in h[..., :H], backward in h[..., H:].
     At step t the backward half has read x[n, t:lengths[n]]; its final state is h[n, 0, H:].
     """
-    forward, _ = _cell(cell)
+    forward, _ = _cell(cell, fast)
     x = checks.Shapes().array("x", x, "N, T, D")
     N, T, _ = x.shape
     h0 = checks.Shapes().bind("x", N=N).array("h0", h0, "2, N, H")
@@ -89,7 +99,8 @@ def bidirectional_forward(
     index = reverse_index(lengths, N, T)
     h_rev, cache_bwd = forward(_take_steps(x, index), h0[1], *backward_params, lengths=lengths)
     h = np.concatenate([h_fwd, _take_steps(h_rev, index)], axis=2)
-    return h, dict(cell=cell, fwd=cache_fwd, bwd=cache_bwd, index=index, H=h_fwd.shape[2])
+    return h, dict(cell=cell, fast=fast, fwd=cache_fwd, bwd=cache_bwd, index=index,
+                   H=h_fwd.shape[2])
 
 
 def bidirectional_backward(
@@ -104,7 +115,7 @@ def bidirectional_backward(
     Returns (dx, dh0, dforward_params, dbackward_params): dx (N, T, D), dh0 (2, N, H), and
     the gradients of each direction's weights in the order the weights were given.
     """
-    _, backward = _cell(cache["cell"])
+    _, backward = _cell(cache["cell"], cache["fast"])
     H, index = cache["H"], cache["index"]
     N, T = index.shape
     checks.Shapes().bind("the forward pass", N=N, T=T, H=H).array("dh", dh, "N, T, 2H")
@@ -121,6 +132,7 @@ def multilayer_forward(
     cell: str = "lstm",
     bidirectional: bool = False,
     lengths: np.ndarray | list[int] | None = None,
+    fast: bool = False,
 ) -> tuple[np.ndarray, dict]:
     """A stack of recurrent layers, as torch.nn.RNN/LSTM/GRU(num_layers=L).
 
@@ -129,11 +141,11 @@ def multilayer_forward(
     - h0: (L * dirs, N, H) initial states (dirs = 2 if bidirectional else 1).
     - params: L * dirs weight tuples; entry layer * dirs + direction. Layer 0 reads D
       features, every later layer reads dirs * H.
-    - cell, lengths: as in bidirectional_forward.
+    - cell, lengths, fast: as in bidirectional_forward.
 
     Returns (h, cache): h (N, T, dirs * H), the outputs of the last layer.
     """
-    forward, _ = _cell(cell)
+    forward, _ = _cell(cell, fast)
     dirs = 2 if bidirectional else 1
     x = checks.Shapes().array("x", x, "N, T, D")
     N, T, _ = x.shape
@@ -150,11 +162,11 @@ def multilayer_forward(
         if bidirectional:
             k = 2 * layer
             out, c = bidirectional_forward(out, h0[k : k + 2], params[k], params[k + 1],
-                                           cell=cell, lengths=lengths)
+                                           cell=cell, lengths=lengths, fast=fast)
         else:
             out, c = forward(out, h0[layer], *params[layer], lengths=lengths)
         caches.append(c)
-    return out, dict(cell=cell, dirs=dirs, caches=caches)
+    return out, dict(cell=cell, fast=fast, dirs=dirs, caches=caches)
 
 
 def multilayer_backward(
@@ -169,7 +181,7 @@ def multilayer_backward(
     Returns (dx, dh0, dparams): dx (N, T, D), dh0 (L * dirs, N, H), and dparams listed like
     params (one tuple per layer and direction).
     """
-    _, backward = _cell(cache["cell"])
+    _, backward = _cell(cache["cell"], cache["fast"])
     dirs = cache["dirs"]
     dh0s: list[np.ndarray] = []
     dparams: list[Params] = []

@@ -13,6 +13,10 @@ biases (torch keeps both, and they are not interchangeable for n):
 (Cho et al. 2014 apply r before the matmul, tanh(x W + (r * h) U); torch and cuDNN apply it
 after, as here.) torch maps in by transposition: Wx = weight_ih_l0.T, Wh = weight_hh_l0.T,
 bx = bias_ih_l0, bh = bias_hh_l0.
+
+The step functions are one line per equation; the sequence functions loop over them, as in
+CS231n. This is the reference: minirnn.numpy.fast.gru computes the same numbers with BLAS-sized
+matmuls over all steps and in-place buffers (faster, harder to read).
 """
 
 from __future__ import annotations
@@ -23,7 +27,6 @@ import numpy as np
 
 from minirnn.numpy import checks
 from minirnn.numpy.activations import sigmoid
-from minirnn.numpy.sequence import batch_major, step_mask, time_major_with_ones, transposed
 
 
 def _check_weights(s: checks.Shapes, Wx: Any, Wh: Any, bx: Any, bh: Any) -> None:
@@ -116,7 +119,7 @@ def gru_step_backward(
 
 
 # ---------------------------------------------------------------------------------------------
-# A whole sequence (the fast version)
+# A whole sequence: a loop over the step
 # ---------------------------------------------------------------------------------------------
 
 
@@ -129,7 +132,7 @@ def gru_forward(
     bh: np.ndarray,
     lengths: np.ndarray | list[int] | None = None,
 ) -> tuple[np.ndarray, dict]:
-    """Run a GRU over a whole sequence.
+    """Run a GRU over a whole sequence, one gru_step_forward per time step.
 
     Inputs:
     - x: (N, T, D) inputs, batch-first.
@@ -139,7 +142,14 @@ def gru_forward(
       after step lengths[n] - 1, its padded outputs are zero, and its final hidden state is
       h[n, lengths[n] - 1] (see `last_hidden`).
 
-    Returns (h, cache): h (N, T, H) the hidden state at every step.
+    Returns (h, cache): h (N, T, H) the hidden state at every step, and the cache, a dict
+    with exactly two entries (gru_backward reads nothing else, so a cache built by hand to
+    this layout works too):
+    - cache["steps"]: a list of T step caches, cache["steps"][t] the one gru_step_forward
+      returned at step t: the tuple (x_t, prev_h, Wx, Wh, r, z, n, ah_n) of arrays, computed
+      before a padded row is frozen.
+    - cache["lengths"]: (N,) int64, the real steps of each sequence (all T without `lengths`).
+    The hidden states h_0, ..., h_T, time-major, are `gru_states(cache)`.
     """
     s = checks.Shapes()
     _check_weights(s, Wx, Wh, bx, bh)
@@ -150,57 +160,20 @@ def gru_forward(
     N, T, D = x.shape
     H = s["H"]
     lengths = checks.lengths_array(lengths, N, T)
-    dtype = x.dtype
+    if lengths is None:  # every sequence has all T steps
+        lengths = np.full(N, T, dtype=np.int64)
 
     # BEGIN SOLUTION
-    # sigmoid(a) = 0.5 * tanh(0.5 a) + 0.5: halving the r and z columns of the weights and
-    # biases makes the matmuls produce 0.5 a for those gates directly.
-    column_scale = np.repeat(np.array([0.5, 0.5, 1.0], dtype=dtype), H)  # (3H,)
-    Wh_scaled = Wh * column_scale
-    # The hidden bias of r and z simply adds to the input bias; only n's must stay apart.
-    b_in = bx + np.concatenate([bh[: 2 * H], np.zeros(H, dtype)])
-    bh_n = bh[2 * H :]
-
-    # acts[t] holds step t's values in four column blocks [n, r, z, ah_n], where
-    # ah_n = prev_h @ Wh_n + bh_n. The input contributions x_t Wx + b_in of every step come
-    # from one GEMM (with the bias trick), with Wx's columns reordered to n, r, z; each step
-    # then turns them in place into n, r and z. (This order lets the backward pass write its
-    # gradients into the same buffer, as blocks [ax_n, r, z, ah_n] that go back through Wx
-    # (the first three) and Wh (the last three).)
-    x1 = time_major_with_ones(x)  # (T, N, D + 1)
-    acts = np.empty((T, N, 4 * H), dtype=dtype)
-    Wx1 = np.concatenate([Wx, b_in[None]]) * column_scale  # (D + 1, 3H), columns r, z, n
-    Wx1_nrz = np.concatenate([Wx1[:, 2 * H :], Wx1[:, : 2 * H]], axis=1)
-    np.matmul(x1.reshape(T * N, D + 1), Wx1_nrz, out=acts.reshape(T * N, 4 * H)[:, : 3 * H])
-
-    hs = np.empty((T + 1, N, H), dtype=dtype)  # hs[t + 1]: hidden state after step t
-    hs[0] = h0
-    hg = np.empty((N, 3 * H), dtype=dtype)  # scratch: prev_h @ Wh for r, z, n
-    scratch = np.empty((N, H), dtype=dtype)
-    frozen = None if lengths is None else (np.arange(T)[:, None, None] >= lengths[:, None])
-
+    h = np.zeros((N, T, H), dtype=x.dtype)
+    steps = []
+    prev_h = h0
     for t in range(T):
-        A = acts[t]  # (N, 4H)
-        n, r, z, ah_n = A[:, :H], A[:, H : 2 * H], A[:, 2 * H : 3 * H], A[:, 3 * H :]
-        np.matmul(hs[t], Wh_scaled, out=hg)
-        rz = A[:, H : 3 * H]  # r and z side by side
-        rz += hg[:, : 2 * H]
-        np.tanh(rz, out=rz)
-        rz *= 0.5
-        rz += 0.5
-        np.add(hg[:, 2 * H :], bh_n, out=ah_n)
-        np.multiply(r, ah_n, out=scratch)  # n = tanh(ax_n + r * ah_n)
-        n += scratch
-        np.tanh(n, out=n)
-        np.subtract(hs[t], n, out=scratch)  # next_h = n + z * (prev_h - n)
-        scratch *= z
-        np.add(n, scratch, out=hs[t + 1])
-        if frozen is not None:  # padded rows keep their state
-            np.copyto(hs[t + 1], hs[t], where=frozen[t])
-
-    mask = None if lengths is None else step_mask(lengths, T, dtype)  # (T, N, 1)
-    h = batch_major(hs[1:] if mask is None else hs[1:] * mask)
-    cache = dict(x1=x1, hs=hs, acts=acts, Wx=Wx, Wh=Wh, bx=bx, bh=bh, lengths=lengths, mask=mask)
+        next_h, step_cache = gru_step_forward(x[:, t], prev_h, Wx, Wh, bx, bh)
+        real = (t < lengths)[:, None]  # (N, 1): False where step t is padding
+        h[:, t] = next_h * real  # padded outputs are zero
+        prev_h = np.where(real, next_h, prev_h)  # and a padded row keeps its state
+        steps.append(step_cache)
+    cache = {"steps": steps, "lengths": lengths}
     return h, cache
     # END SOLUTION
 
@@ -208,89 +181,53 @@ def gru_forward(
 def gru_backward(
     dh: np.ndarray, cache: dict
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Backpropagation through time for gru_forward.
+    """Backpropagation through time for gru_forward, one gru_step_backward per time step.
 
     Inputs:
     - dh: (N, T, H) gradient with respect to every hidden state.
-    - cache: from gru_forward. This pass writes its gradients into the cache's gate buffer;
-      a second call on the same cache is allowed and reruns the forward pass first.
+    - cache: from gru_forward (its layout is documented there).
 
     Returns (dx, dh0, dWx, dWh, dbx, dbh) with shapes
-    (N, T, D), (N, H), (D, 3H), (H, 3H), (3H,), (3H,).
+    (N, T, D), (N, H), (D, 3H), (H, 3H), (3H,), (3H,). Padded steps get zero gradient.
     """
-    x1, hs, Wx, Wh, mask = (cache[k] for k in ("x1", "hs", "Wx", "Wh", "mask"))
-    T, N, D1 = x1.shape
-    H = hs.shape[2]
-    s = checks.Shapes()
-    s.array("h", hs[1:].swapaxes(0, 1), "N, T, H")
+    steps, lengths = cache["steps"], cache["lengths"]
+    _, _, Wx, Wh, _, _, n, _ = steps[0]
+    N, T, D, H = len(lengths), len(steps), Wx.shape[0], Wh.shape[0]
+    s = checks.Shapes().bind("h", N=N, T=T, H=H)
     s.array("dh", dh, "N, T, H")
-    checks.same_dtype("h", hs, dh=dh)
+    checks.same_dtype("h", n, dh=dh)
     checks.finite(dh=dh)
-    dtype = hs.dtype
+
     # BEGIN SOLUTION
-    # This pass writes its gradients into the forward's buffer acts (a second (T, N, 4H)
-    # buffer would cost time to allocate and fill), and takes it out of the cache. A second
-    # backward on the same cache first reruns the forward pass, from the inputs kept in x1.
-    if "acts" not in cache:
-        x, h0 = x1[:, :, :-1].swapaxes(0, 1), hs[0]
-        cache.update(gru_forward(x, h0, Wx, Wh, cache["bx"], cache["bh"], cache["lengths"])[1])
-        x1, hs = cache["x1"], cache["hs"]
-    acts = cache.pop("acts")
-    WhT = transposed(Wh)  # (3H, H) contiguous: BLAS is faster on it than on the view Wh.T
-
-    # The gradient arriving at each output is read straight from dh[:, t] (no time-major
-    # copy); on a ragged batch the mask zeroes it at padded steps. Step t's values
-    # [n, r, z, ah_n] are read from acts[t] and then overwritten by the gradients on
-    # [ax_n, r, z, ah_n] (the pre-activations of r and z, and the two parts of n's).
-    dnext = np.zeros((N, H), dtype=dtype)  # from step t + 1 back to h_t
-    dh_t = np.empty((N, H), dtype=dtype)  # scratch buffers, reused at every step
-    scratch = np.empty((N, H), dtype=dtype)
-    dh_via_z = np.empty((N, H), dtype=dtype)
-    slopes = np.empty((N, 3 * H), dtype=dtype)
+    dx = np.zeros((N, T, D), dtype=dh.dtype)
+    dWx, dWh = np.zeros_like(Wx), np.zeros_like(Wh)
+    dbx, dbh = np.zeros(3 * H, dtype=dh.dtype), np.zeros(3 * H, dtype=dh.dtype)
+    dprev_h = np.zeros((N, H), dtype=dh.dtype)  # dLoss/dh_t sent back by step t + 1
     for t in range(T - 1, -1, -1):
-        A = acts[t]  # (N, 4H)
-        n, r, z, ah_n = A[:, :H], A[:, H : 2 * H], A[:, 2 * H : 3 * H], A[:, 3 * H :]
-        if mask is None:  # total gradient on h_t: from its output and from step t + 1
-            np.add(dh[:, t], dnext, out=dh_t)
-        else:
-            np.multiply(dh[:, t], mask[t], out=dh_t)
-            dh_t += dnext
-        # slope of each nonlinearity: s (1 - s) for the sigmoids r, z (computed for all
-        # three blocks n, r, z in one pass), then (1 - n^2) for the tanh of n
-        nrz = A[:, : 3 * H]
-        np.subtract(1, nrz, out=slopes)
-        slopes *= nrz
-        slope_n, slope_r, slope_z = slopes[:, :H], slopes[:, H : 2 * H], slopes[:, 2 * H :]
-        np.multiply(n, n, out=slope_n)
-        np.subtract(1, slope_n, out=slope_n)
-        # next_h = n + z (prev_h - n). Everything that needs n and z is done before their
-        # blocks are overwritten: z's gradient dh (prev_h - n), and h_{t-1}'s direct share dh z.
-        np.subtract(hs[t], n, out=scratch)
-        scratch *= dh_t
-        np.multiply(dh_t, z, out=dh_via_z)
-        d_axn = n  # n's pre-activation ax_n + r * ah_n: dh (1 - z) tanh'
-        np.subtract(1, z, out=d_axn)
-        d_axn *= dh_t
-        d_axn *= slope_n
-        np.multiply(scratch, slope_z, out=z)  # z's pre-activation
-        np.multiply(d_axn, ah_n, out=scratch)  # through r * ah_n, to r ...
-        np.multiply(d_axn, r, out=ah_n)  # ... and to ah_n
-        np.multiply(scratch, slope_r, out=r)  # r's pre-activation
-        # back to h_{t-1}: through the three hidden matmuls, and directly through z
-        np.matmul(A[:, H:], WhT, out=dnext)
-        dnext += dh_via_z
-    dh0 = dnext
-
-    # Weight gradients: one GEMM each over all steps. The input side comes out in the
-    # column order [n, r, z] of acts and is put back into the order r, z, n.
-    dg = acts.reshape(T * N, 4 * H)
-    dax, dah = dg[:, : 3 * H], dg[:, H:]
-    dWx1 = x1.reshape(T * N, D1).T @ dax  # (D + 1, 3H): last row is the bias gradient
-    dWx1 = np.concatenate([dWx1[:, H:], dWx1[:, :H]], axis=1)
-    dWx, dbx = dWx1[:-1], dWx1[-1]
-    dWh = hs[:-1].reshape(T * N, H).T @ dah
-    dbh = np.concatenate([dbx[: 2 * H], dg[:, 3 * H :].sum(axis=0)])
-    WxT_nrz = transposed(np.concatenate([Wx[:, 2 * H :], Wx[:, : 2 * H]], axis=1))
-    dx = batch_major((dax @ WxT_nrz).reshape(T, N, D1 - 1))
-    return dx, dh0, dWx, dWh, dbx, dbh
+        # h_t reaches the loss through its output (zero on padding) and through step t + 1.
+        # A padded step's state is a frozen copy that no output reads: nothing flows there,
+        # so dprev_h is already zero on those rows.
+        real = (t < lengths)[:, None]
+        dnext_h = dh[:, t] * real + dprev_h
+        dx[:, t], dprev_h, dWx_t, dWh_t, dbx_t, dbh_t = gru_step_backward(dnext_h, steps[t])
+        dWx += dWx_t  # the weights are shared by every step: their gradients add up
+        dWh += dWh_t
+        dbx += dbx_t
+        dbh += dbh_t
+    return dx, dprev_h, dWx, dWh, dbx, dbh
     # END SOLUTION
+
+
+def gru_states(cache: dict) -> np.ndarray:
+    """The hidden states h_0, ..., h_T of a gru_forward call, time-major: (T + 1, N, H).
+
+    states[0] is h0 and states[t + 1] the state after step t. With `lengths`, padded steps
+    hold the frozen state (the last real one) instead of the zeros h has there.
+    """
+    steps, lengths = cache["steps"], cache["lengths"]
+    states = [steps[0][1]]  # h0: the first step's prev_h
+    for t, (_, prev_h, _, _, _, z, n, _) in enumerate(steps):
+        # the step's output from its cache: next_h = z * prev_h + (1 - z) * n (the docstring's
+        # equation; the same floats as gru_step_forward's, as a + b == b + a exactly)
+        states.append(np.where((t < lengths)[:, None], z * prev_h + (1 - z) * n, prev_h))
+    return np.stack(states)

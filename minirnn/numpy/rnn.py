@@ -8,9 +8,9 @@ h of shape (N, H) go through
 (or relu instead of tanh). torch.nn.RNN stores the transposes and two biases, so its weights
 map as Wx = weight_ih_l0.T, Wh = weight_hh_l0.T, b = bias_ih_l0 + bias_hh_l0.
 
-The step functions are the teaching versions: short, one line per equation. The sequence
-functions compute the same thing but are written for speed: one big matmul for the input
-projections of all T steps, time-major buffers allocated once, in-place elementwise work.
+The step functions are one line per equation; the sequence functions loop over them, as in
+CS231n. This is the reference: minirnn.numpy.fast.rnn computes the same numbers with one big
+matmul for the input projections of all T steps and time-major buffers (faster, harder to read).
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from typing import Any
 import numpy as np
 
 from minirnn.numpy import checks
-from minirnn.numpy.sequence import batch_major, step_mask, time_major, time_major_with_ones
 
 
 def _check_weights(s: checks.Shapes, Wx: Any, Wh: Any, b: Any) -> None:
@@ -103,7 +102,7 @@ def rnn_step_backward(
 
 
 # ---------------------------------------------------------------------------------------------
-# A whole sequence (the fast version)
+# A whole sequence: a loop over the step
 # ---------------------------------------------------------------------------------------------
 
 
@@ -116,7 +115,7 @@ def rnn_forward(
     nonlinearity: str = "tanh",
     lengths: np.ndarray | list[int] | None = None,
 ) -> tuple[np.ndarray, dict]:
-    """Run a vanilla RNN over a whole sequence.
+    """Run a vanilla RNN over a whole sequence, one rnn_step_forward per time step.
 
     Inputs:
     - x: (N, T, D) inputs, batch-first.
@@ -128,10 +127,15 @@ def rnn_forward(
       outputs h[n, lengths[n]:] are zero. Its final state is h[n, lengths[n] - 1]
       (see `last_hidden`).
 
-    Returns (h, cache): h (N, T, H) the hidden state at every step, and what rnn_backward needs.
-    The cache is a dict; cache["states"] is the time-major (T + 1, N, H) array of states
-    h_0, ..., h_T (chapter 7 reads it); without `lengths`, cache["states"][1:] is h moved to
-    time-major (with `lengths`, padded steps hold the frozen state instead of zeros).
+    Returns (h, cache): h (N, T, H) the hidden state at every step, and the cache, a dict
+    with exactly two entries (rnn_backward reads nothing else, so a cache built by hand to
+    this layout works too):
+    - cache["steps"]: a list of T step caches, cache["steps"][t] the one rnn_step_forward
+      returned at step t: the tuple (x_t, prev_h, Wx, Wh, next_h, nonlinearity), arrays
+      and the nonlinearity's name. next_h is the step's own output, before a padded row is
+      frozen.
+    - cache["lengths"]: (N,) int64, the real steps of each sequence (all T without `lengths`).
+    The hidden states h_0, ..., h_T, time-major, are `rnn_states(cache)`.
     """
     s = checks.Shapes()
     _check_weights(s, Wx, Wh, b)  # the weights fix D and H; the data must agree with them
@@ -143,35 +147,20 @@ def rnn_forward(
     N, T, D = x.shape
     H = s["H"]
     lengths = checks.lengths_array(lengths, N, T)
+    if lengths is None:  # every sequence has all T steps
+        lengths = np.full(N, T, dtype=np.int64)
 
     # BEGIN SOLUTION
-    x1 = time_major_with_ones(x)  # (T, N, D + 1): [x, 1], for the bias trick
-    # states[t + 1] is the hidden state after step t, states[0] = h0: (T + 1, N, H).
-    states = np.empty((T + 1, N, H), dtype=x.dtype)
-    states[0] = h0
-    # The input projections x_t Wx + b of all T steps in one GEMM, written straight into the
-    # buffer that each step then finishes in place: states[t + 1] = act(... + h_t Wh).
-    Wx1 = np.concatenate([Wx, b[None]])  # (D + 1, H)
-    np.matmul(x1.reshape(T * N, D + 1), Wx1, out=states[1:].reshape(T * N, H))
-    # A padded row keeps its previous state: frozen[t, n] is True when t >= lengths[n].
-    frozen = None if lengths is None else (np.arange(T)[:, None, None] >= lengths[:, None])
-
-    hWh = np.empty((N, H), dtype=x.dtype)  # scratch for prev_h @ Wh
+    h = np.zeros((N, T, H), dtype=x.dtype)
+    steps = []
+    prev_h = h0
     for t in range(T):
-        a = states[t + 1]
-        np.matmul(states[t], Wh, out=hWh)
-        a += hWh
-        if nonlinearity == "tanh":
-            np.tanh(a, out=a)
-        else:
-            np.maximum(a, 0, out=a)
-        if frozen is not None:
-            np.copyto(a, states[t], where=frozen[t])
-
-    # Outputs are batch-first; padded positions are zero.
-    mask = None if lengths is None else step_mask(lengths, T, x.dtype)  # (T, N, 1)
-    h = batch_major(states[1:] if mask is None else states[1:] * mask)
-    cache = dict(x1=x1, states=states, Wx=Wx, Wh=Wh, mask=mask, nonlinearity=nonlinearity)
+        next_h, step_cache = rnn_step_forward(x[:, t], prev_h, Wx, Wh, b, nonlinearity)
+        real = (t < lengths)[:, None]  # (N, 1): False where step t is padding
+        h[:, t] = next_h * real  # padded outputs are zero
+        prev_h = np.where(real, next_h, prev_h)  # and a padded row keeps its state
+        steps.append(step_cache)
+    cache = {"steps": steps, "lengths": lengths}
     return h, cache
     # END SOLUTION
 
@@ -179,52 +168,50 @@ def rnn_forward(
 def rnn_backward(
     dh: np.ndarray, cache: dict
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Backpropagation through time for rnn_forward.
+    """Backpropagation through time for rnn_forward, one rnn_step_backward per time step.
 
     Inputs:
     - dh: (N, T, H) gradient of the loss with respect to every hidden state h.
-    - cache: from rnn_forward.
+    - cache: from rnn_forward (its layout is documented there).
 
     Returns (dx, dh0, dWx, dWh, db) with shapes (N, T, D), (N, H), (D, H), (H, H), (H,).
     Padded steps of a ragged batch get zero gradient.
     """
-    x1, states, Wx, Wh, mask = (cache[k] for k in ("x1", "states", "Wx", "Wh", "mask"))
-    T, N, D1 = x1.shape
-    H = Wh.shape[0]
-    s = checks.Shapes()
-    s.array("h", states[1:].swapaxes(0, 1), "N, T, H")
+    steps, lengths = cache["steps"], cache["lengths"]
+    _, _, Wx, Wh, next_h, _ = steps[0]
+    N, T, D, H = len(lengths), len(steps), Wx.shape[0], Wh.shape[0]
+    s = checks.Shapes().bind("h", N=N, T=T, H=H)
     s.array("dh", dh, "N, T, H")
-    checks.same_dtype("h", states, dh=dh)
+    checks.same_dtype("h", next_h, dh=dh)
     checks.finite(dh=dh)
 
     # BEGIN SOLUTION
-    # da[t] will hold dLoss/d(pre-activation) at step t. It starts as the gradient arriving
-    # from the outputs, time-major; padded steps get none.
-    da = time_major(dh) if mask is None else np.multiply(time_major(dh), mask)
-    # The nonlinearity's local derivative at every step, all in one vectorised pass.
-    if cache["nonlinearity"] == "tanh":
-        deriv = np.multiply(states[1:], states[1:])
-        np.subtract(1, deriv, out=deriv)  # 1 - h^2
-    else:
-        deriv = (states[1:] > 0).astype(states.dtype)
-
-    # Walk backwards: the state gradient at step t is what its output receives plus what
-    # step t + 1 sends back through Wh. Padded rows receive nothing and send nothing back,
-    # so the loop needs no mask.
-    WhT = np.ascontiguousarray(Wh.T)  # BLAS is faster on a contiguous (H, H) than on Wh.T
-    dnext = np.zeros((N, H), dtype=states.dtype)  # dLoss/dh_t from step t + 1
+    dx = np.zeros((N, T, D), dtype=dh.dtype)
+    dWx, dWh, db = np.zeros_like(Wx), np.zeros_like(Wh), np.zeros(H, dtype=dh.dtype)
+    dprev_h = np.zeros((N, H), dtype=dh.dtype)  # dLoss/dh_t sent back by step t + 1
     for t in range(T - 1, -1, -1):
-        da_t = da[t]
-        da_t += dnext
-        da_t *= deriv[t]
-        np.matmul(da_t, WhT, out=dnext)
-    dh0 = dnext
-
-    # Weight gradients: one GEMM each over all T steps at once.
-    da_flat = da.reshape(T * N, H)
-    dWx1 = x1.reshape(T * N, D1).T @ da_flat  # (D + 1, H): last row is the bias gradient
-    dWx, db = dWx1[:-1], dWx1[-1]
-    dWh = states[:-1].reshape(T * N, H).T @ da_flat
-    dx = batch_major((da_flat @ np.ascontiguousarray(Wx.T)).reshape(T, N, D1 - 1))
-    return dx, dh0, dWx, dWh, db
+        # h_t reaches the loss through its output (zero on padding) and through step t + 1.
+        # A padded step's state is a frozen copy that no output reads: nothing flows there,
+        # so dprev_h is already zero on those rows.
+        real = (t < lengths)[:, None]
+        dnext_h = dh[:, t] * real + dprev_h
+        dx[:, t], dprev_h, dWx_t, dWh_t, db_t = rnn_step_backward(dnext_h, steps[t])
+        dWx += dWx_t  # the weights are shared by every step: their gradients add up
+        dWh += dWh_t
+        db += db_t
+    return dx, dprev_h, dWx, dWh, db
     # END SOLUTION
+
+
+def rnn_states(cache: dict) -> np.ndarray:
+    """The hidden states h_0, ..., h_T of an rnn_forward call, time-major: (T + 1, N, H).
+
+    states[0] is h0 and states[t + 1] the state after step t. Without `lengths`, states[1:] is
+    rnn_forward's h moved to time-major; with `lengths`, padded steps hold the frozen state
+    (the last real one) instead of the zeros h has there.
+    """
+    steps, lengths = cache["steps"], cache["lengths"]
+    states = [steps[0][1]]  # h0: the first step's prev_h
+    for t, (_, prev_h, _, _, next_h, _) in enumerate(steps):
+        states.append(np.where((t < lengths)[:, None], next_h, prev_h))
+    return np.stack(states)

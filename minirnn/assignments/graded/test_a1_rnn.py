@@ -2,7 +2,8 @@
 
 Forward passes are compared with the equations written out here with einsum, loop by loop;
 backward passes with centred-difference numeric gradients on small, fixed, float64 cases
-(well-conditioned, so a correct gradient agrees to better than 1e-6).
+(well-conditioned, so a correct gradient agrees to better than 1e-6). rnn_backward is graded on
+its own: its cache is built here, to the layout documented in rnn_forward's docstring.
 Run them with ``python -m pytest tests -q`` from the assignment folder.
 """
 
@@ -48,6 +49,18 @@ def expected_step(x, h, Wx, Wh, b):
     return np.tanh(np.einsum("nd,dh->nh", x, Wx) + np.einsum("nk,kh->nh", h, Wh) + b[None])
 
 
+def expected_sequence(x, h0, Wx, Wh, b):
+    """(h, cache): the outputs (N, T, H), and rnn_forward's cache in its documented layout."""
+    state, hs, steps = h0, [], []
+    for t in range(x.shape[1]):
+        next_h = expected_step(x[:, t], state, Wx, Wh, b)
+        steps.append((x[:, t], state, Wx, Wh, next_h, "tanh"))
+        state = next_h
+        hs.append(next_h)
+    lengths = np.full(x.shape[0], x.shape[1], dtype=np.int64)
+    return np.stack(hs, axis=1), {"steps": steps, "lengths": lengths}
+
+
 def test_rnn_step_forward():
     x, h, Wx, Wh, b = rnn_params(0)
     next_h, _ = rnn_step_forward(x, h, Wx, Wh, b)
@@ -72,11 +85,7 @@ def test_rnn_step_backward():
 def test_rnn_forward():
     x, h0, Wx, Wh, b = rnn_params(2, N=2, D=3, H=4, T=6)
     h, _ = rnn_forward(x, h0, Wx, Wh, b)
-    state, want = h0, []
-    for t in range(x.shape[1]):
-        state = expected_step(x[:, t], state, Wx, Wh, b)
-        want.append(state)
-    assert relative(h, np.stack(want, axis=1)) < 1e-10
+    assert relative(h, expected_sequence(x, h0, Wx, Wh, b)[0]) < 1e-10
     h32, _ = rnn_forward(*(a.astype(np.float32) for a in (x, h0, Wx, Wh, b)))
     assert h32.dtype == np.float32
 
@@ -84,11 +93,11 @@ def test_rnn_forward():
 def test_rnn_backward():
     x, h0, Wx, Wh, b = rnn_params(3, N=2, D=3, H=4, T=5)
     upstream = np.random.default_rng(13).normal(size=(2, 5, 4))
-    _, cache = rnn_forward(x, h0, Wx, Wh, b)
+    _, cache = expected_sequence(x, h0, Wx, Wh, b)
     grads = rnn_backward(upstream, cache)
     inputs = [x, h0, Wx, Wh, b]
     for k, name in enumerate(("dx", "dh0", "dWx", "dWh", "db")):
-        numeric = eval_numerical_gradient_array(lambda _: rnn_forward(*inputs)[0],
+        numeric = eval_numerical_gradient_array(lambda _: expected_sequence(*inputs)[0],
                                                 inputs[k], upstream)
         assert scaled(grads[k], numeric) < 1e-6, name
 
