@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from minirnn.numpy import rnn_backward, rnn_forward
+from minirnn.numpy import rnn_backward, rnn_forward, rnn_states
 from minirnn.numpy.lags import lag_decomposition, truncation_error
 
 
@@ -19,7 +19,7 @@ def _case(seed=0, N=3, T=6, D=4, H=5):
 
 def test_lags_sum_to_rnn_backward_dWh():
     _, _, Wh, cache, dh = _case(seed=1)
-    dec = lag_decomposition(cache["states"], Wh, dh)
+    dec = lag_decomposition(rnn_states(cache), Wh, dh)
     assert dec["by_lag"].shape == (6, 5, 5) and dec["gamma_norm"].shape == (6, 6)
     assert np.allclose(dec["by_lag"].sum(axis=0), rnn_backward(dh, cache)[3], atol=1e-12)
     assert np.all(np.triu(dec["gamma_norm"], 1) == 0)
@@ -30,9 +30,9 @@ def test_lag_decomposition_matches_explicit_jacobian_products():
     # the product of Jacobians J_T J_{T-1} ... J_{k+1}, J_j = diag(1 - h_j^2) Wh^T (eq-ch07-*)
     x, Wx, Wh, cache, dh = _case(seed=2, N=1, T=4)
     dh[:, :-1] = 0
-    states = cache["states"][:, 0]  # (T + 1, H)
+    states = rnn_states(cache)[:, 0]  # (T + 1, H)
     T = 4
-    dec = lag_decomposition(cache["states"], Wh, dh)
+    dec = lag_decomposition(rnn_states(cache), Wh, dh)
     for lag in range(T):
         k = T - lag
         gamma = dh[0, -1]
@@ -57,6 +57,6 @@ def test_truncation_error():
 def test_lag_decomposition_shape_errors():
     _, _, Wh, cache, dh = _case()
     with pytest.raises(ValueError, match=r"dh: expected shape \(3, 6, 5\)"):
-        lag_decomposition(cache["states"], Wh, dh[:, :5])
+        lag_decomposition(rnn_states(cache), Wh, dh[:, :5])
     with pytest.raises(ValueError, match=r"states: expected shape \(T \+ 1, N, H\)"):
-        lag_decomposition(cache["states"][0], Wh, dh)
+        lag_decomposition(rnn_states(cache)[0], Wh, dh)
