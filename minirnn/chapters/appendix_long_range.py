@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from minirnn.data import IGNORE_INDEX, adding_problem, copy_task
+from minirnn.data import IGNORE_INDEX, adding_problem, copy_task, to_torch
 from minirnn.torch.mingru import MinGRU
 from minirnn.torch.models import recurrent_layer, token_cross_entropy
 
@@ -50,8 +50,8 @@ class LongRangeModel(nn.Module):
         if cell == "mingru":
             self.rnn = MinGRU(input_size, hidden_size)
         else:
-            # torch.nn's layers (impl="torch"): the same function as minirnn's, faster on a CPU
-            self.rnn = recurrent_layer(cell, input_size, hidden_size, impl="torch")
+            # torch.nn's layers (backend="torch"): the same function as minirnn's, faster on a CPU
+            self.rnn = recurrent_layer(cell, input_size, hidden_size, backend="torch")
         self.head = nn.Linear(hidden_size, out_size)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -82,9 +82,9 @@ class LongRangeModel(nn.Module):
 def task_batch(task: str, n: int, T: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     """adding: x (n, T, 2), y (n,). copy: ids and targets (n, T + 11) with T blanks of delay."""
     if task == "adding":
-        return adding_problem(n, T, seed=seed)
+        return to_torch(adding_problem(n, T, seed=seed))
     if task == "copy":
-        return copy_task(n, T, n_symbols=N_SYMBOLS, copy_len=COPY_LEN, seed=seed)
+        return to_torch(copy_task(n, T, n_symbols=N_SYMBOLS, copy_len=COPY_LEN, seed=seed))
     raise ValueError(f"task must be one of {TASKS}, got {task!r}")
 
 
