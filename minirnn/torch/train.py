@@ -19,10 +19,12 @@ import sys
 import time
 from collections.abc import Callable
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from minirnn.data import to_torch
 from minirnn.data.text import TBPTTBatcher
 from minirnn.torch.models import detach_state, token_cross_entropy
 
@@ -167,14 +169,14 @@ class Trainer:
     # -- one step ------------------------------------------------------------------------------
     def _loss(self) -> torch.Tensor:
         if self.stateful:
-            x, y, new_epoch = self.data.next_batch()
+            x, y, new_epoch = to_torch(self.data.next_batch())  # the batcher's are NumPy
             x, y = x.to(self.device), y.to(self.device)
             if new_epoch:
                 self.state = None  # the streams restarted: the old context does not apply
             logits, state = self.model(x, self.state)
             self.state = detach_state(state)  # truncated BPTT: no gradient across chunks
             return token_cross_entropy(logits, y)
-        out = self.model.loss(*_move(self.data.next_batch(), self.device))
+        out = self.model.loss(*_move(to_torch(self.data.next_batch()), self.device))
         return out[0] if isinstance(out, tuple) else out
 
     def train_step(self, progress_fraction: float) -> float:
@@ -269,10 +271,12 @@ class Trainer:
 
 
 @torch.no_grad()
-def evaluate_charlm(model: nn.Module, ids: torch.Tensor, streams: int = 32,
+def evaluate_charlm(model: nn.Module, ids: np.ndarray | torch.Tensor, streams: int = 32,
                     chunk: int = 256) -> float:
-    """Bits per character of ``model`` on ids (L,): the text is read as ``streams`` parallel
-    streams (each starting from a zero state) in chunks of ``chunk`` steps, the state carried."""
+    """Bits per character of ``model`` on ids (L,) (``CharVocab.encode``'s int64 array, or a
+    LongTensor): the text is read as ``streams`` parallel streams (each starting from a zero
+    state) in chunks of ``chunk`` steps, the state carried."""
+    ids = torch.as_tensor(ids)
     if ids.dim() != 1 or len(ids) < 2:
         raise ValueError(f"ids must have shape (L,) with L >= 2, got {tuple(ids.shape)}")
     was_training = model.training
