@@ -91,6 +91,13 @@ def test_backend_flag_and_old_run_folders(text_file, tmp_path, capsys):
     assert config["backend"] == "torch" and "impl" not in config
 
 
+def test_cli_cells_are_the_models_cells():
+    from minirnn import cli
+    from minirnn.torch import models
+
+    assert cli.CELLS == models.CELLS  # kept apart so that --help needs no torch
+
+
 def error_line(capsys, argv):
     assert main(argv) == 2
     err = capsys.readouterr().err
