@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from minirnn.chapters.ch09_attention import AttentionCaptioner
+from minirnn.data import to_torch
 from minirnn.data.shapes import make_shapes
 from minirnn.data.tokens import Vocab
 from minirnn.torch import decode
@@ -16,7 +17,7 @@ from minirnn.torch.models import ShapesEncoder
 @pytest.fixture(scope="module")
 def setup():
     torch.manual_seed(0)
-    data, vocab = make_shapes(6, seed=0)
+    data, vocab = to_torch(make_shapes(6, seed=0))
     return data, vocab, ShapesEncoder().eval()
 
 

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from minirnn.chapters import ch12_lstm as lstm_gradients
-from minirnn.data.synthetic import adding_problem
+from minirnn.data import adding_problem, to_torch
 from minirnn.numpy import lstm_forward, lstm_step_forward, sigmoid
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -84,7 +84,7 @@ def test_trained_lstm_has_a_long_memory_cell_and_a_larger_jacobian():
     trained = lstm_gradients.AddingModel("lstm", 32)
     trained.load_state_dict(torch.load(RESULTS / "lstm_adding" / "lstm_T50_seed0.pt"))
     fresh = lstm_gradients.AddingModel("lstm", 32, seed=0)
-    x, _ = adding_problem(1, 50, seed=3)
+    x, _ = to_torch(adding_problem(1, 50, seed=3))
     a = lstm_gradients.state_jacobian_norms(trained.layer, x[0])
     b = lstm_gradients.state_jacobian_norms(fresh.layer, x[0])
     assert a["total"][39] > 100 * b["total"][39]

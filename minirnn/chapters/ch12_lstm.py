@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from minirnn.data.synthetic import adding_problem
+from minirnn.data import adding_problem, to_torch
 
 CELLS = ("rnn", "lstm")
 
@@ -133,8 +133,8 @@ def train_adding(cell: str, T: int, steps: int = 1000, hidden_size: int = 32,
     """
     model = AddingModel(cell, hidden_size, seed)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
-    x_all, y_all = adding_problem(steps * batch_size, T, seed=seed)
-    x_eval, y_eval = adding_problem(eval_size, T, seed=10_000 + seed)
+    x_all, y_all = to_torch(adding_problem(steps * batch_size, T, seed=seed))
+    x_eval, y_eval = to_torch(adding_problem(eval_size, T, seed=10_000 + seed))
     losses = np.empty(steps)
     for step in range(steps):
         sl = slice(step * batch_size, (step + 1) * batch_size)
