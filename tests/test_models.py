@@ -244,6 +244,10 @@ def test_bad_inputs_name_the_argument():
     model = CharLM(10, 8, 16)
     with pytest.raises(TypeError, match="x must be a LongTensor"):
         model(torch.zeros(2, 3))
+    with pytest.raises(TypeError, match="got ndarray .*minirnn.data.to_torch"):  # NumPy ids
+        model(CharVocab("abc").encode("abc")[None])
+    with pytest.raises(TypeError, match="floating-point tensor, got ndarray .*to_torch"):
+        Classifier(4, 8, 2)(adding_problem(3, 2)[0].reshape(3, 4))
     with pytest.raises(IndexError, match=r"x ids must be in \[0, 10\), got \[0, 12\]"):
         model(torch.tensor([[0, 12]]))
     with pytest.raises(ValueError, match=r"x must have 2 dimensions, got shape \(3,\)"):

@@ -71,10 +71,16 @@ def detach_state(state):
     return tuple(detach_state(s) for s in state)
 
 
+TO_TORCH_HINT = " (minirnn.data gives NumPy arrays: convert them with minirnn.data.to_torch)"
+
+
 def check_ids(name: str, ids: torch.Tensor, vocab_size: int, rank: int = 2) -> None:
+    """TypeError, ValueError or IndexError naming ``name`` unless ids is a LongTensor of
+    ``rank`` dimensions with values in [0, vocab_size)."""
     if not isinstance(ids, torch.Tensor) or ids.dtype != torch.long:
         got = ids.dtype if isinstance(ids, torch.Tensor) else type(ids).__name__
-        raise TypeError(f"{name} must be a LongTensor of token ids, got {got}")
+        hint = TO_TORCH_HINT if type(ids).__module__ == "numpy" else ""
+        raise TypeError(f"{name} must be a LongTensor of token ids, got {got}{hint}")
     if ids.dim() != rank:
         raise ValueError(f"{name} must have {rank} dimensions, got shape {tuple(ids.shape)}")
     if ids.numel() and (ids.min() < 0 or ids.max() >= vocab_size):
@@ -84,8 +90,11 @@ def check_ids(name: str, ids: torch.Tensor, vocab_size: int, rank: int = 2) -> N
 
 
 def check_features(name: str, x: torch.Tensor, size: int, rank: int) -> None:
+    """TypeError or ValueError naming ``name`` unless x is a floating-point tensor of shape
+    (N, T, size) (rank 3) or (N, size) (rank 2)."""
     if not isinstance(x, torch.Tensor) or not x.is_floating_point():
-        raise TypeError(f"{name} must be a floating-point tensor")
+        hint = TO_TORCH_HINT if type(x).__module__ == "numpy" else ""
+        raise TypeError(f"{name} must be a floating-point tensor, got {type(x).__name__}{hint}")
     if x.dim() != rank or x.shape[-1] != size:
         want = "(N, T, D)" if rank == 3 else "(N, D)"
         raise ValueError(f"{name} must have shape {want} with D={size}, got {tuple(x.shape)}")
