@@ -34,7 +34,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from minirnn.cli import load_run, main  # noqa: E402
-from minirnn.data.text import CharVocab, load_corpus, split_text  # noqa: E402
+from minirnn.data import CharVocab, load_corpus, split_text, to_torch  # noqa: E402
 from minirnn.torch.train import evaluate_charlm  # noqa: E402
 
 
@@ -138,11 +138,11 @@ def main_bench() -> None:
         ours_steps = ckpt["trainer"]["step"]
         ours_bpc = evaluate_charlm(model, vocab.encode(held_out))
         g = torch.Generator().manual_seed(0)
-        ours_sample = vocab.decode(model.generate(vocab.encode("\n"), 300, generator=g))
+        ours_sample = vocab.decode(model.generate(to_torch(vocab.encode("\n")), 300, generator=g))
     cfg = ckpt["config"]
     ours_chars = ours_steps * cfg["batch_size"] * cfg["seq_len"]
 
-    rows = [("minirnn charlm (" + f"{cfg['cell']} {cfg['hidden_size']}, {cfg['impl']})",
+    rows = [("minirnn charlm (" + f"{cfg['cell']} {cfg['hidden_size']}, {cfg['backend']})",
              ours_steps, ours_chars, ours_time, ours_bpc)]
     if not args.skip_recipe:
         ids = np.array(vocab.encode(train_text).tolist())

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from minirnn.chapters import ch12_lstm as interpretable
-from minirnn.data.text import CharVocab, load_corpus
+from minirnn.data import CharVocab, load_corpus, to_torch
 
 OUT = Path(__file__).resolve().parent.parent / "minirnn" / "results" / "interpretable_cells"
 FEATURES = {"inside parentheses": interpretable.inside_parentheses,
@@ -38,9 +38,9 @@ def run(steps: int, held_out_chars: int = 20_000, hidden_size: int = 128, seed: 
     text = load_corpus()
     vocab = CharVocab.from_text(text)
     split = int(0.9 * len(text))
-    train_ids = vocab.encode(text[:split])
+    train_ids = to_torch(vocab.encode(text[:split]))
     held_text = text[split:split + held_out_chars]
-    held_ids = vocab.encode(held_text)
+    held_ids = to_torch(vocab.encode(held_text))
     untrained = interpretable.char_lstm(len(vocab), hidden_size, seed)
     start = time.time()
     model, losses = interpretable.train_char_lstm(train_ids, len(vocab), steps,

@@ -2,7 +2,8 @@
 
 - ``minirnn.numpy``: every layer forward and backward by hand (CS231n-style API).
 - ``minirnn.torch``: ``nn.Module``s that match ``torch.nn`` and load its state dicts,
-  plus the course's task models, datasets, training and decoding.
+  plus the course's task models, training and decoding.
+- ``minirnn.data``: the datasets, as NumPy arrays (``to_torch`` makes them tensors).
 """
 
 __version__ = "0.1.0"

@@ -12,6 +12,10 @@ Each group of subcommands registers itself in one small function (``add_charlm_c
 another group is one more such function and one more line in ``build_parser``. Errors a user can
 cause (a bad file, a prime outside the vocabulary, a damaged checkpoint) print one line and exit
 with status 2, not a traceback.
+
+A run folder holds one file, ``checkpoint.pt``: the model's ``config`` (with the run's training
+settings), the vocabulary and the trainer's state. torch is imported only by the charlm
+commands, so ``assignments build`` and the grading of a NumPy assignment run without it.
 """
 
 from __future__ import annotations
@@ -21,8 +25,7 @@ import json
 import sys
 import time
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from minirnn.data.text import (
     CharVocab,
@@ -32,10 +35,14 @@ from minirnn.data.text import (
     load_text,
     split_text,
 )
-from minirnn.torch import distributed
-from minirnn.torch.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from minirnn.torch.models import CELLS, CharLM
-from minirnn.torch.train import Trainer, evaluate_charlm, seed_everything
+
+if TYPE_CHECKING:
+    import torch
+
+    from minirnn.torch.models import CharLM
+    from minirnn.torch.train import Trainer
+
+CELLS = ("rnn", "lstm", "gru")  # minirnn.torch.models.CELLS, without importing torch for --help
 
 
 class CLIError(ValueError):
@@ -43,7 +50,13 @@ class CLIError(ValueError):
 
 
 CHECKPOINT = "checkpoint.pt"
-VOCAB = "vocab.json"
+
+
+def user_errors() -> tuple[type[Exception], ...]:
+    """The errors a user can cause, printed as one line. CheckpointError lives beside torch, so it
+    is among them once a charlm command has imported it (only then can it be raised)."""
+    checkpoint = sys.modules.get("minirnn.torch.checkpoint")
+    return (CLIError, TextFileError) + ((checkpoint.CheckpointError,) if checkpoint else ())
 
 
 def positive_int(text: str) -> int:
@@ -68,6 +81,8 @@ def non_negative_float(text: str) -> float:
 
 
 def pick_device(name: str) -> torch.device:
+    import torch
+
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
@@ -82,16 +97,19 @@ def read_text(path: str | None) -> str:
 
 
 def load_run(folder: str, device: torch.device | None = None) -> tuple[dict, CharLM, CharVocab]:
-    """(checkpoint, model, vocabulary) of a run folder written by ``charlm train``."""
+    """(checkpoint, model, vocabulary) of a run folder written by ``charlm train``. Folders of
+    older versions, with a ``vocab.json`` beside the checkpoint and ``impl`` for ``backend``,
+    load too: the checkpoint has always held the vocabulary."""
+    from minirnn.torch.checkpoint import CheckpointError, load_checkpoint
+    from minirnn.torch.models import CharLM
+
     path = Path(folder) / CHECKPOINT
     if not Path(folder).is_dir():
         raise CheckpointError(f"run folder {folder!r} does not exist")
     ckpt = load_checkpoint(path)
     try:
-        config = ckpt["config"]
         vocab = CharVocab(ckpt["vocab"])
-        model = CharLM(**{k: config[k] for k in ("vocab_size", "embed_size", "hidden_size",
-                                                 "num_layers", "cell", "dropout", "impl")})
+        model = CharLM.from_config(ckpt["config"])
         model.load_state_dict(ckpt["trainer"]["model"])
     except (KeyError, TypeError, ValueError, RuntimeError) as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
@@ -100,6 +118,10 @@ def load_run(folder: str, device: torch.device | None = None) -> tuple[dict, Cha
 
 
 def charlm_train(args: argparse.Namespace) -> int:
+    from minirnn.torch import distributed
+    from minirnn.torch.models import CharLM
+    from minirnn.torch.train import Trainer, seed_everything
+
     rank, world_size = distributed.world_from_env()
     if world_size > 1:  # started by torchrun: data-parallel training
         if args.time_budget is not None or args.resume or args.device == "cuda":
@@ -110,7 +132,8 @@ def charlm_train(args: argparse.Namespace) -> int:
     device = pick_device(args.device)
     if args.resume:
         ckpt, model, vocab = load_run(args.resume, device)
-        config = ckpt["config"]
+        config = dict(ckpt["config"], **model.config)  # written by an older version: impl goes
+        config.pop("impl", None)
         out = Path(args.out or args.resume)
         text_path = args.text if args.text is not None else config["text"]
     else:
@@ -123,14 +146,12 @@ def charlm_train(args: argparse.Namespace) -> int:
     if config is None:
         seed_everything(args.seed)
         vocab = CharVocab.from_text(text)
-        config = dict(vocab_size=len(vocab), embed_size=args.embed_size,
-                      hidden_size=args.hidden_size, num_layers=args.layers, cell=args.cell,
-                      dropout=args.dropout, impl=args.impl, batch_size=args.batch_size,
-                      seq_len=args.seq_len, lr=args.lr, seed=args.seed,
-                      text=None if text_path is None else str(Path(text_path).resolve()))
-        model = CharLM(**{k: config[k] for k in ("vocab_size", "embed_size", "hidden_size",
-                                                 "num_layers", "cell", "dropout", "impl")})
-        model.to(device)
+        model = CharLM(len(vocab), embed_size=args.embed_size, hidden_size=args.hidden_size,
+                       num_layers=args.layers, cell=args.cell, dropout=args.dropout,
+                       backend=args.backend, device=device)
+        # the model's own config (CharLM.from_config rebuilds it) and the run's settings
+        config = dict(model.config, batch_size=args.batch_size, seq_len=args.seq_len, lr=args.lr,
+                      seed=args.seed)
     elif vocab.unknown_chars(train_text):
         raise CLIError(f"the text has characters the run's vocabulary lacks: "
                        f"{''.join(vocab.unknown_chars(train_text)[:10])!r}")
@@ -172,14 +193,19 @@ def charlm_train(args: argparse.Namespace) -> int:
 
 
 def save_run(out: Path, config: dict, vocab: CharVocab, trainer: Trainer) -> None:
+    """Write the run's one file: config, vocabulary and trainer state."""
+    from minirnn.torch.checkpoint import save_checkpoint
+
     out.mkdir(parents=True, exist_ok=True)
     save_checkpoint(out / CHECKPOINT, {"config": config, "vocab": vocab.chars,
                                        "trainer": trainer.state_dict()})
-    (out / VOCAB).write_text(json.dumps(list(vocab.chars), ensure_ascii=False) + "\n",
-                             encoding="utf-8")
 
 
 def charlm_sample(args: argparse.Namespace) -> int:
+    import torch
+
+    from minirnn.data import to_torch
+
     _, model, vocab = load_run(args.dir)
     if args.prime is None:  # a new line if the text has them, else its first character
         args.prime = "\n" if "\n" in vocab else vocab.chars[0]
@@ -189,13 +215,16 @@ def charlm_sample(args: argparse.Namespace) -> int:
     if not args.prime:
         raise CLIError("--prime must not be empty")
     generator = torch.Generator().manual_seed(args.seed)
-    ids = model.generate(vocab.encode(args.prime), args.length, temperature=args.temperature,
+    ids = model.generate(to_torch(vocab.encode(args.prime)), args.length,
+                         temperature=args.temperature,
                          top_k=args.top_k, generator=generator)
     print(args.prime + vocab.decode(ids))
     return 0
 
 
 def charlm_eval(args: argparse.Namespace) -> int:
+    from minirnn.torch.train import evaluate_charlm
+
     ckpt, model, vocab = load_run(args.dir)
     text_path = args.text if args.text is not None else ckpt["config"]["text"]
     _, held_out = split_text(read_text(text_path))
@@ -224,7 +253,7 @@ def add_charlm_commands(groups: argparse._SubParsersAction) -> None:
     train.add_argument("--stop-at", type=positive_int, metavar="STEP",
                        help="stop (and save) at this step, as if interrupted; --resume continues")
     train.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    train.add_argument("--out", help="folder for the checkpoint and the vocabulary")
+    train.add_argument("--out", help="folder for the run's checkpoint")
     train.add_argument("--resume", metavar="DIR", help="continue the run saved in DIR")
     train.add_argument("--hidden-size", type=positive_int, default=256)
     train.add_argument("--embed-size", type=positive_int, default=64)
@@ -234,7 +263,7 @@ def add_charlm_commands(groups: argparse._SubParsersAction) -> None:
     train.add_argument("--seq-len", type=positive_int, default=64)
     train.add_argument("--lr", type=positive_float, default=1e-2)
     train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--impl", choices=("minirnn", "torch"), default="minirnn",
+    train.add_argument("--backend", choices=("minirnn", "torch"), default="minirnn",
                        help="recurrent layer: minirnn.torch's (the default; its fused path) or "
                             "torch.nn's (oneDNN/cuDNN kernels, somewhat faster)")
     train.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
@@ -320,6 +349,6 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (CLIError, TextFileError, CheckpointError) as err:
+    except user_errors() as err:  # evaluated when an error is raised, after the imports
         print(f"minirnn: error: {err}", file=sys.stderr)
         return 2

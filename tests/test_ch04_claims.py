@@ -89,7 +89,7 @@ def test_per_sequence_mean_weighs_a_short_sequences_tokens_more():
 
 def test_padded_masked_batch_equals_names_alone_and_the_two_padding_bugs():
     vocab = names_vocab()
-    x, y = (a.numpy() for a in encode_names(["ann", "christopher", "zoe", "li"], vocab))
+    x, y = encode_names(["ann", "christopher", "zoe", "li"], vocab)
     model = MaskedCharRNN(V=len(vocab), H=32, E=16, seed=0)
     loss, grads = model.loss(x, y)
     lengths = (y != IGNORE_INDEX).sum(axis=1)
@@ -116,8 +116,8 @@ class _CountsPadding(MaskedCharRNN):
 def test_names_training_masked_loss_and_the_counted_padding_illusion():
     vocab = names_vocab()
     train, val = names_split(seed=0)
-    x_tr, y_tr = (a.numpy() for a in encode_names(train, vocab))
-    x_val, y_val = (a.numpy() for a in encode_names(val, vocab))
+    x_tr, y_tr = encode_names(train, vocab)
+    x_val, y_val = encode_names(val, vocab)
     right = MaskedCharRNN(V=len(vocab), H=32, E=16, seed=0)
     bug = _CountsPadding(V=len(vocab), H=32, E=16, seed=0)
     with threadpool_limits(1):

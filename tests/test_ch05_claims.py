@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 import minirnn.chapters.ch05_char_language_model as clm
-from minirnn.data import CharVocab, TBPTTBatcher, load_corpus, split_text
+from minirnn.data import CharVocab, TBPTTBatcher, load_corpus, split_text, to_torch
 from minirnn.torch.models import CharLM
 from minirnn.torch.train import Trainer, evaluate_charlm
 
@@ -42,21 +42,21 @@ def _trained_charlm(steps: int):
 def test_charlm_beats_bigram_which_beats_unigram_and_decoders_differ():
     model, vocab, train_ids, val_ids, before, after = _trained_charlm(steps=250)
     V = len(vocab)
-    unigram = clm.unigram_bits(train_ids.numpy(), val_ids.numpy(), V)
-    bigram = clm.bigram_bits(train_ids.numpy(), val_ids.numpy(), V)
+    unigram = clm.unigram_bits(train_ids, val_ids, V)
+    bigram = clm.bigram_bits(train_ids, val_ids, V)
     assert np.log2(V) > unigram > bigram + 0.8
     assert before > np.log2(V) - 0.1
     assert after < bigram - 0.3
 
     # temperature: entropy rises with it
     with torch.no_grad():
-        logits, _ = model.eval()(vocab.encode("values of the ")[None])
+        logits, _ = model.eval()(to_torch(vocab.encode("values of the "))[None])
     scores = logits[0, -1].double().numpy()
     ent = [clm.entropy_bits(scores, t) for t in np.geomspace(0.1, 10, 20)]
     assert all(a < b for a, b in zip(ent, ent[1:]))
 
     # greedy loops and takes the top character; top-k stays in the top k
-    prompt = vocab.encode("Parameters")
+    prompt = to_torch(vocab.encode("Parameters"))
     greedy = model.generate(prompt, 400, temperature=0.0)
     topk = model.generate(prompt, 400, top_k=5, generator=torch.Generator().manual_seed(3))
     full = model.generate(prompt, 400, generator=torch.Generator().manual_seed(3))

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 import minirnn.chapters.ch06_embeddings as emb
-from minirnn.data import CharVocab, load_corpus
+from minirnn.data import CharVocab, load_corpus, to_torch
 from minirnn.numpy import rnn_forward, word_embedding_backward, word_embedding_forward
 from minirnn.numpy.layers import one_hot
 
@@ -34,7 +34,7 @@ def test_product_cost_grows_with_vocabulary_and_lookup_costs_nothing():
 def test_fancy_index_backward_loses_most_gradients_on_a_text_batch():
     vocab_text = load_corpus()
     vocab = CharVocab.from_text(vocab_text)
-    ids = vocab.encode(vocab_text).numpy()
+    ids = vocab.encode(vocab_text)
     starts = np.random.default_rng(1).integers(0, len(ids) - 64, size=32)
     batch = ids[starts[:, None] + np.arange(64)]
     assert emb.dropped_contributions(batch) / batch.size > 0.95
@@ -50,7 +50,7 @@ def test_learned_embedding_groups_the_digits():
     torch.set_num_threads(1)
     text = load_corpus()
     vocab = CharVocab.from_text(text)
-    ids = vocab.encode(text)
+    ids = to_torch(vocab.encode(text))
     common = np.flatnonzero(np.bincount(ids.numpy(), minlength=len(vocab)) >= 200)
     digits = np.array([vocab.index[c] for c in "0123456789"])
     E0, _ = emb.train_char_embedding(ids, len(vocab), steps=0, seed=0)

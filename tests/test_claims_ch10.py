@@ -91,7 +91,7 @@ def test_trained_char_rnn_has_rho_above_one_saturated_units_and_vanishing_jacobi
     threadpool_limits(1)
     text = load_corpus()
     vocab = CharVocab.from_text(text)
-    ids = vocab.encode(text[:150_000]).numpy()
+    ids = vocab.encode(text[:150_000])
     n = (len(ids) - 1) // 64
     x, y = ids[: n * 64].reshape(n, 64), ids[1: n * 64 + 1].reshape(n, 64)
     model = MaskedCharRNN(V=len(vocab), H=64, E=32, seed=0)

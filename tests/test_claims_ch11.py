@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from minirnn.chapters import ch11_gradient_clipping as clipping
-from minirnn.data.synthetic import adding_problem
+from minirnn.data import adding_problem, to_torch
 from minirnn.torch.adding import AddingRegressor
 
 
@@ -58,7 +58,7 @@ def test_cliff_has_a_gradient_hundreds_of_times_the_typical_one():
 
 
 def test_clipping_cannot_fix_vanishing():
-    x, y = adding_problem(128, 60, seed=7)
+    x, y = to_torch(adding_problem(128, 60, seed=7))
     reach = clipping.input_gradient_norms(AddingRegressor("rnn", 32, seed=0), x, y)
     clipped = clipping.clip([torch.from_numpy(reach)], "norm", 0.1 * float(np.linalg.norm(reach)))
     clipped = clipped[0].numpy()

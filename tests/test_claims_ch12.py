@@ -11,7 +11,7 @@ import torch
 
 from minirnn.chapters import ch12_lstm as lstm_gradients
 from minirnn.convert import from_torch
-from minirnn.data.synthetic import adding_problem
+from minirnn.data import adding_problem, to_torch
 from minirnn.numpy import lstm_forward, lstm_step_forward, sigmoid
 from minirnn.results import load_json, results_path
 from minirnn.torch import LSTM, RNN
@@ -84,7 +84,7 @@ def test_trained_lstm_has_a_long_memory_cell_and_a_larger_jacobian():
     trained = AddingRegressor("lstm", 32)
     trained.load_state_dict(torch.load(results_path("lstm_adding", "lstm_T50_seed0.pt")))
     fresh = AddingRegressor("lstm", 32, forget_bias=1.0, seed=0)
-    x, _ = adding_problem(1, 50, seed=3)
+    x, _ = to_torch(adding_problem(1, 50, seed=3))
     a = lstm_gradients.state_jacobian_norms(trained.layer, x[0])
     b = lstm_gradients.state_jacobian_norms(fresh.layer, x[0])
     assert a["total"][39] > 100 * b["total"][39]

@@ -8,7 +8,7 @@ import torch
 
 import minirnn.chapters.ch13_bidirectional as bi
 import minirnn.torch as mt
-from minirnn.data import CharVocab, load_corpus, split_text
+from minirnn.data import CharVocab, load_corpus, split_text, to_torch
 from minirnn.numpy import bidirectional_forward, gru_forward
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -79,7 +79,7 @@ def test_bidirectional_lm_reads_the_answer_except_at_the_last_step():
     text = load_corpus()[:200_000]
     train_text, val_text = split_text(text)
     vocab = CharVocab.from_text(text)
-    train_ids, val_ids = vocab.encode(train_text), vocab.encode(val_text)
+    train_ids, val_ids = to_torch((vocab.encode(train_text), vocab.encode(val_text)))
     uni, _ = bi.train_lm(train_ids, len(vocab), bidirectional=False, T=16, steps=80)
     both, _ = bi.train_lm(train_ids, len(vocab), bidirectional=True, T=16, steps=80)
     uni_loss = bi.loss_by_position(uni, val_ids, T=16)

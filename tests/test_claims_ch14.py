@@ -8,7 +8,7 @@ import torch
 
 import minirnn.chapters.ch14_gru as gru
 from minirnn.convert import from_torch
-from minirnn.data import CharVocab, load_corpus, split_text
+from minirnn.data import CharVocab, load_corpus, split_text, to_torch
 from minirnn.numpy import gru_forward
 from minirnn.results.runs import errors_by_length, load_runs
 
@@ -80,7 +80,7 @@ def test_charlm_gru_and_lstm_stay_within_a_band():
     text = load_corpus()[:300_000]
     train_text, val_text = split_text(text)
     vocab = CharVocab.from_text(text)
-    tr, va = vocab.encode(train_text), vocab.encode(val_text)
+    tr, va = to_torch((vocab.encode(train_text), vocab.encode(val_text)))
     bits = {cell: gru.train_charlm_bits(cell, tr, va, len(vocab), hidden_size=32, T=16,
                                         steps=100, n_val=64)[0] for cell in ("lstm", "gru")}
     assert all(b < np.log2(len(vocab)) for b in bits.values())  # both learned something

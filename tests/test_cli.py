@@ -7,7 +7,7 @@ import sys
 import pytest
 import torch
 
-from minirnn.cli import main
+from minirnn.cli import load_run, main
 from minirnn.torch.checkpoint import load_checkpoint
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -28,10 +28,13 @@ def test_train_sample_eval(text_file, tmp_path, capsys):
     assert main(["charlm", "train", "--text", str(text_file), "--steps", "60", "--out", str(out),
                  "--lr", "1e-2", *SMALL]) == 0
     assert "trained 60 steps" in capsys.readouterr().out
-    vocab = json.loads((out / "vocab.json").read_text(encoding="utf-8"))
-    assert "".join(vocab) == " .acdeghlmnost"
+    assert sorted(p.name for p in out.iterdir()) == ["checkpoint.pt"]  # the vocabulary is in it
     ckpt = load_checkpoint(out / "checkpoint.pt")
-    assert ckpt["vocab"] == "".join(vocab) and ckpt["trainer"]["step"] == 60
+    vocab = ckpt["vocab"]
+    assert vocab == " .acdeghlmnost" and ckpt["trainer"]["step"] == 60
+    assert ckpt["config"]["backend"] == "minirnn" and "impl" not in ckpt["config"]
+    _, model, _ = load_run(str(out))  # rebuilt from the model's own config
+    assert {k: ckpt["config"][k] for k in model.config} == model.config
 
     assert main(["charlm", "sample", str(out), "--prime", "the ", "--length", "40",
                  "--seed", "1", "--temperature", "0.5", "--top-k", "3"]) == 0
@@ -63,6 +66,36 @@ def test_resume_continues_exactly(text_file, tmp_path, capsys):
     assert split["step"] == 30
     for name, value in full["model"].items():
         assert torch.equal(value, split["model"][name]), name
+
+
+def test_backend_flag_and_old_run_folders(text_file, tmp_path, capsys):
+    """--backend picks torch.nn's layer; a run folder of an older version (config key ``impl``,
+    a vocab.json beside the checkpoint) still samples and resumes."""
+    out = tmp_path / "run"
+    assert main(["charlm", "train", "--text", str(text_file), "--steps", "4", "--out", str(out),
+                 "--backend", "torch", *SMALL]) == 0
+    _, model, _ = load_run(str(out))
+    assert model.config["backend"] == "torch" and isinstance(model.rnn, torch.nn.LSTM)
+    # make it look like a run of the older version
+    ckpt = load_checkpoint(out / "checkpoint.pt")
+    ckpt["config"]["impl"] = ckpt["config"].pop("backend")
+    torch.save(ckpt, out / "checkpoint.pt")
+    (out / "vocab.json").write_text(json.dumps(list(ckpt["vocab"])), encoding="utf-8")
+    capsys.readouterr()
+    assert main(["charlm", "sample", str(out), "--prime", "the", "--length", "5"]) == 0
+    assert capsys.readouterr().out.startswith("the")
+    _, model, vocab = load_run(str(out))
+    assert model.config["backend"] == "torch" and vocab.chars == ckpt["vocab"]
+    assert main(["charlm", "train", "--resume", str(out), "--steps", "6", "--no-progress"]) == 0
+    config = load_checkpoint(out / "checkpoint.pt")["config"]
+    assert config["backend"] == "torch" and "impl" not in config
+
+
+def test_cli_cells_are_the_models_cells():
+    from minirnn import cli
+    from minirnn.torch import models
+
+    assert cli.CELLS == models.CELLS  # kept apart so that --help needs no torch
 
 
 def error_line(capsys, argv):

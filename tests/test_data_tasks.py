@@ -1,7 +1,7 @@
 import hashlib
 
+import numpy as np
 import pytest
-import torch
 
 from minirnn.data import (
     IGNORE_INDEX,
@@ -18,10 +18,10 @@ from minirnn.data import (
 )
 
 
-def digest(*tensors: torch.Tensor) -> str:
+def digest(*arrays: np.ndarray) -> str:
     h = hashlib.sha256()
-    for t in tensors:
-        h.update(t.contiguous().numpy().tobytes())
+    for a in arrays:
+        h.update(np.ascontiguousarray(a).tobytes())
     return h.hexdigest()[:16]
 
 
@@ -32,8 +32,9 @@ def test_names():
     assert len(val) == 516 and not set(train) & set(val)
     assert names_split(seed=0) == (train, val)
     x, y = encode_names(["ab", "c"], names_vocab())
-    assert torch.equal(x, torch.tensor([[0, 1, 2], [0, 3, 0]]))
-    assert torch.equal(y, torch.tensor([[1, 2, 0], [3, 0, IGNORE_INDEX]]))
+    assert x.dtype == y.dtype == np.int64
+    assert np.array_equal(x, [[0, 1, 2], [0, 3, 0]])
+    assert np.array_equal(y, [[1, 2, 0], [3, 0, IGNORE_INDEX]])
 
 
 def test_number_translation_split_by_number():
@@ -48,12 +49,13 @@ def test_number_translation_split_by_number():
     assert train.tgt_in[i, 0] == Vocab.BOS
     assert train.src_lengths[i] == len("einundzwanzig")
     again, _, _ = number_translation(max_number=999, seed=0)
-    assert torch.equal(again["test"].numbers, splits["test"].numbers)
+    assert np.array_equal(again["test"].numbers, splits["test"].numbers)
 
 
 def test_shapes_deterministic_and_captions_match_cells():
     data, vocab = make_shapes(50, seed=3)
     assert data.images.shape == (50, 3, 32, 32) and data.cells.shape == (50, 9)
+    assert data.images.dtype == np.float32 and data.captions_in.dtype == np.int64
     assert data.images.min() >= 0 and data.images.max() <= 1
     assert ((data.cells > 0).sum(1) == 2).all()  # exactly two shapes per image
     assert digest(data.images, data.captions_in) == digest(*_shapes_again())
@@ -72,10 +74,11 @@ def _shapes_again():
 def test_moving_digits():
     videos, digit, position = moving_digits(20, frames=7, seed=1)
     assert videos.shape == (20, 7, 16, 16) and digit.shape == (20,) and position.shape == (20, 7)
-    assert set(position.unique().tolist()) <= {0, 1, 2} and 0 <= digit.min() <= digit.max() <= 9
+    assert set(np.unique(position).tolist()) <= {0, 1, 2} and 0 <= digit.min() <= digit.max() <= 9
+    assert videos.dtype == np.float32 and digit.dtype == position.dtype == np.int64
     # the digit's ink moves: consecutive frames differ, and its mass is conserved
-    assert not torch.equal(videos[:, 0], videos[:, 1])
-    assert torch.allclose(videos.sum((2, 3))[:, 0], videos.sum((2, 3))[:, -1])
+    assert not np.array_equal(videos[:, 0], videos[:, 1])
+    assert np.allclose(videos.sum((2, 3))[:, 0], videos.sum((2, 3))[:, -1])
     again = moving_digits(20, frames=7, seed=1)
     assert digest(videos, digit, position) == digest(*again)
     with pytest.raises(ValueError, match="frames"):
@@ -85,20 +88,21 @@ def test_moving_digits():
 def test_adding_problem():
     x, y = adding_problem(500, 40, seed=0)
     assert x.shape == (500, 40, 2) and y.shape == (500,)
+    assert x.dtype == y.dtype == np.float32
     markers = x[..., 1]
     assert (markers.sum(1) == 2).all()
     assert (markers[:, :20].sum(1) == 1).all()
-    assert torch.allclose((x[..., 0] * markers).sum(1), y)
+    assert np.allclose((x[..., 0] * markers).sum(1), y)
     assert abs(((y - y.mean()) ** 2).mean().item() - 1 / 6) < 0.03  # the mean predictor's MSE
-    assert torch.equal(adding_problem(500, 40, seed=0)[0], x)
+    assert np.array_equal(adding_problem(500, 40, seed=0)[0], x)
     with pytest.raises(ValueError, match="length"):
         adding_problem(1, 1)
 
 
 def test_copy_task():
     x, y = copy_task(10, delay=6, n_symbols=4, copy_len=3, seed=0)
-    assert x.shape == y.shape == (10, 13)
-    assert torch.equal(y[:, -3:], x[:, :3]) and (x[:, 9] == 5).all()
+    assert x.shape == y.shape == (10, 13) and x.dtype == y.dtype == np.int64
+    assert np.array_equal(y[:, -3:], x[:, :3]) and (x[:, 9] == 5).all()
     assert (y[:, :10] == IGNORE_INDEX).all() and (x[:, 3:9] == 0).all()
     with pytest.raises(ValueError, match="n_symbols"):
         copy_task(1, delay=2, n_symbols=1)

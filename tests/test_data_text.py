@@ -1,8 +1,8 @@
 import gzip
 import hashlib
 
+import numpy as np
 import pytest
-import torch
 
 from minirnn.data import (
     CharVocab,
@@ -69,36 +69,38 @@ def test_char_vocab_round_trip_and_unknown_policies():
 
 
 def test_batcher_streams_continue_between_batches():
-    ids = torch.arange(101)
+    ids = np.arange(101, dtype=np.int64)
     batcher = TBPTTBatcher(ids, batch_size=4, seq_len=5)
     # 100 inputs cut into 4 streams of 25: stream b starts at 25 b
     x0, y0, new0 = batcher.next_batch()
     x1, y1, new1 = batcher.next_batch()
-    assert x0.shape == (4, 5) and new0 and not new1
-    assert torch.equal(x0[:, 0], torch.tensor([0, 25, 50, 75]))
-    assert torch.equal(y0, x0 + 1)
-    assert torch.equal(x1[:, 0], x0[:, -1] + 1)  # row b continues where it stopped
+    assert x0.shape == (4, 5) and x0.dtype == np.int64 and new0 and not new1
+    assert np.array_equal(x0[:, 0], [0, 25, 50, 75])
+    assert np.array_equal(y0, x0 + 1)
+    assert np.array_equal(x1[:, 0], x0[:, -1] + 1)  # row b continues where it stopped
     for _ in range(3):
         batcher.next_batch()
     x5, _, new5 = batcher.next_batch()  # 5 batches per epoch: the 6th wraps
-    assert new5 and torch.equal(x5, x0) and batcher.epoch == 1
+    assert new5 and np.array_equal(x5, x0) and batcher.epoch == 1
     state = batcher.state_dict()
     again = TBPTTBatcher(ids, batch_size=4, seq_len=5)
     again.load_state_dict(state)
-    assert torch.equal(again.next_batch()[0], batcher.next_batch()[0])
+    assert np.array_equal(again.next_batch()[0], batcher.next_batch()[0])
 
 
 def test_batcher_ranks_take_disjoint_streams():
-    ids = torch.arange(201)
+    ids = np.arange(201, dtype=np.int64)
     a = TBPTTBatcher(ids, 2, 5, rank=0, world_size=2).next_batch()[0]
     b = TBPTTBatcher(ids, 2, 5, rank=1, world_size=2).next_batch()[0]
-    assert torch.equal(torch.cat([a, b])[:, 0], torch.tensor([0, 50, 100, 150]))
+    assert np.array_equal(np.concatenate([a, b])[:, 0], [0, 50, 100, 150])
 
 
 def test_batcher_bad_input():
-    with pytest.raises(ValueError, match=r"LongTensor of shape \(L,\)"):
-        TBPTTBatcher(torch.zeros(10), 2, 2)
+    with pytest.raises(ValueError, match=r"int64 array of shape \(L,\), got float64"):
+        TBPTTBatcher(np.zeros(10), 2, 2)
+    with pytest.raises(ValueError, match="got list"):
+        TBPTTBatcher([1, 2, 3], 1, 1)
     with pytest.raises(ValueError, match="too short"):
-        TBPTTBatcher(torch.arange(10), 4, 5)
+        TBPTTBatcher(np.arange(10, dtype=np.int64), 4, 5)
     with pytest.raises(ValueError, match="rank"):
-        TBPTTBatcher(torch.arange(100), 2, 2, rank=2, world_size=2)
+        TBPTTBatcher(np.arange(100, dtype=np.int64), 2, 2, rank=2, world_size=2)

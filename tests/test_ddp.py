@@ -43,5 +43,5 @@ def test_two_processes_end_with_equal_parameters(tmp_path):
     config = ckpt["config"]
     torch.manual_seed(config["seed"])
     initial = CharLM(config["vocab_size"], config["embed_size"], config["hidden_size"],
-                     cell=config["cell"], impl=config["impl"]).state_dict()
+                     cell=config["cell"], backend=config["backend"]).state_dict()
     assert not torch.equal(initial["head.weight"], rank0["head.weight"])

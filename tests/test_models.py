@@ -19,6 +19,7 @@ from minirnn.data import (
     names_split,
     names_vocab,
     number_translation,
+    to_torch,
 )
 from minirnn.torch.models import (
     CaptioningModel,
@@ -63,7 +64,7 @@ def test_classifier_digits():
 
 @pytest.fixture(scope="module")
 def videos():
-    return moving_digits(700, frames=6, seed=0)
+    return to_torch(moving_digits(700, frames=6, seed=0))
 
 
 def test_sequence_classifier_moving_digits(videos):
@@ -90,7 +91,7 @@ def test_sequence_tagger_bidirectional_positions(videos):
 
 def test_sequence_classifier_regresses_adding_problem():
     seed_everything(0)
-    x, y = adding_problem(2200, 10, seed=0)
+    x, y = to_torch(adding_problem(2200, 10, seed=0))
     model = SequenceClassifier(2, 32, 1, cell="lstm", objective="regress")
     train(model, x[:2000], y[:2000], steps=250, lr=1e-2)
     mse = torch.nn.functional.mse_loss(model.predict(x[2000:]), y[2000:]).item()
@@ -100,7 +101,7 @@ def test_sequence_classifier_regresses_adding_problem():
 
 def test_sequence_tagger_copy_task():
     seed_everything(0)
-    x, y = copy_task(2200, delay=5, n_symbols=4, copy_len=3, seed=0)
+    x, y = to_torch(copy_task(2200, delay=5, n_symbols=4, copy_len=3, seed=0))
     model = SequenceTagger(0, 64, 5, cell="lstm", vocab_size=6, embed_size=16)
     train(model, x[:2000], y[:2000], steps=200, lr=1e-2)
     acc = accuracy(model.predict(x[2000:]), y[2000:])  # scored on the copied symbols only
@@ -110,7 +111,7 @@ def test_sequence_tagger_copy_task():
 
 def test_seq2seq_translates_unseen_numbers():
     seed_everything(0)
-    splits, src_vocab, tgt_vocab = number_translation(max_number=999, seed=0)
+    splits, src_vocab, tgt_vocab = to_torch(number_translation(max_number=999, seed=0))
     tr, te = splits["train"], splits["test"]
     model = Seq2Seq(len(src_vocab), len(tgt_vocab), hidden_size=96, cell="gru")
     train(model, tr.src, tr.src_lengths, tr.tgt_in, tr.tgt_out, steps=300, lr=1e-2)
@@ -135,7 +136,7 @@ def test_seq2seq_translates_unseen_numbers():
 
 @pytest.fixture(scope="module")
 def shapes():
-    data, vocab = make_shapes(1200, seed=0)
+    data, vocab = to_torch(make_shapes(1200, seed=0))
     encoder = pretrain_encoder(data.images[:1000], data.cells[:1000], steps=400)
     return data, vocab, encoder
 
@@ -178,8 +179,8 @@ def test_charlm_names():
     seed_everything(0)
     train_names, val_names = names_split(seed=0)
     vocab = names_vocab()
-    x, y = encode_names(train_names, vocab)
-    xv, yv = encode_names(val_names, vocab)
+    x, y = to_torch(encode_names(train_names, vocab))
+    xv, yv = to_torch(encode_names(val_names, vocab))
     model = CharLM(len(vocab), embed_size=24, hidden_size=64, cell="gru")
     train(model, x, y, steps=150, lr=1e-2)
     with torch.no_grad():
@@ -200,6 +201,7 @@ def test_charlm_tbptt_on_corpus():
     model = CharLM(len(vocab), embed_size=32, hidden_size=128, cell="lstm")
     trainer = Trainer(model, TBPTTBatcher(ids[:54_000], 16, 32), lr=1e-2, clip_norm=1.0,
                       progress=False)
+    ids = to_torch(ids)
     trainer.fit(steps=120)
     with torch.no_grad():
         loss, _ = model.loss(ids[None, 54_000:-1], ids[None, 54_001:])
@@ -211,18 +213,41 @@ def test_charlm_tbptt_on_corpus():
 
 def test_recurrent_layer_choices_and_errors():
     for cell in ("rnn", "lstm", "gru"):
-        torch_layer = recurrent_layer(cell, 3, 4, impl="torch")
-        assert torch_layer.batch_first
+        torch_layer = recurrent_layer(cell, 3, 4, backend="torch")
+        assert torch_layer.batch_first and type(torch_layer).__module__ == "torch.nn.modules.rnn"
+        ours = recurrent_layer(cell, 3, 4)
+        assert type(ours).__module__ == "minirnn.torch.rnn" and ours.batch_first
     with pytest.raises(ValueError, match="cell must be one of"):
         recurrent_layer("transformer", 3, 4)
-    with pytest.raises(ValueError, match="impl must be"):
-        recurrent_layer("lstm", 3, 4, impl="cudnn")
+    with pytest.raises(ValueError, match="backend must be one of"):
+        recurrent_layer("lstm", 3, 4, backend="cudnn")
+    with pytest.raises(TypeError, match="impl"):  # the old name of the switch is gone
+        recurrent_layer("lstm", 3, 4, impl="torch")
+
+
+def test_charlm_config_rebuilds_the_model_and_reads_the_old_key():
+    model = CharLM(11, embed_size=6, hidden_size=8, cell="gru", backend="torch")
+    again = CharLM.from_config(model.config)
+    assert again.config == model.config and isinstance(again.rnn, torch.nn.GRU)
+    again.load_state_dict(model.state_dict())
+    # written before the switch was renamed: "impl", beside a run's training settings
+    old = {k: v for k, v in model.config.items() if k != "backend"}
+    old.update(impl="minirnn", batch_size=32, lr=1e-2, text=None)
+    rebuilt = CharLM.from_config(old)
+    assert rebuilt.config == dict(model.config, backend="minirnn")
+    rebuilt.load_state_dict(model.state_dict())  # the same parameter names either way
+    with pytest.raises(TypeError):
+        CharLM.from_config({"embed_size": 4})  # vocab_size is missing
 
 
 def test_bad_inputs_name_the_argument():
     model = CharLM(10, 8, 16)
     with pytest.raises(TypeError, match="x must be a LongTensor"):
         model(torch.zeros(2, 3))
+    with pytest.raises(TypeError, match="got ndarray .*minirnn.data.to_torch"):  # NumPy ids
+        model(CharVocab("abc").encode("abc")[None])
+    with pytest.raises(TypeError, match="floating-point tensor, got ndarray .*to_torch"):
+        Classifier(4, 8, 2)(adding_problem(3, 2)[0].reshape(3, 4))
     with pytest.raises(IndexError, match=r"x ids must be in \[0, 10\), got \[0, 12\]"):
         model(torch.tensor([[0, 12]]))
     with pytest.raises(ValueError, match=r"x must have 2 dimensions, got shape \(3,\)"):

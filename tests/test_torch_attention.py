@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from minirnn.data import to_torch
 from minirnn.data.shapes import make_shapes
 from minirnn.data.tokens import Vocab
 from minirnn.torch import cells, decode
@@ -16,7 +17,7 @@ from minirnn.torch.models import ShapesEncoder
 @pytest.fixture(scope="module")
 def setup():
     torch.manual_seed(0)
-    data, vocab = make_shapes(6, seed=0)
+    data, vocab = to_torch(make_shapes(6, seed=0))
     return data, vocab, ShapesEncoder().eval()
 
 

@@ -7,6 +7,7 @@ import torch
 from torch.nn.utils.rnn import pack_padded_sequence
 
 import minirnn.torch as mt
+from minirnn.torch.errors import ShapeError
 
 D, H, T, N = 3, 4, 5, 2
 
@@ -120,3 +121,28 @@ def test_unsorted_lengths_with_enforce_sorted(model):
         model(x, lengths=torch.tensor([3, 5]), enforce_sorted=True)
     out, _ = model(x, lengths=torch.tensor([5, 3]), enforce_sorted=True)  # sorted: accepted
     assert out.shape == (T, N, H)
+
+
+@pytest.mark.parametrize("caught", [RuntimeError, ValueError])
+def test_shape_errors_are_runtime_and_value_errors(caught):
+    """torch.nn raises RuntimeError for a wrong shape, the course's rule says ValueError: a
+    ShapeError is both, so code written for either catches it."""
+    assert issubclass(ShapeError, RuntimeError) and issubclass(ShapeError, ValueError)
+    for module in (mt.LSTM(D, H), mt.GRUCell(D, H)):
+        with pytest.raises(caught, match="input must"):
+            module(torch.zeros(T, N, D + 1) if isinstance(module, mt.LSTM) else torch.zeros(N, 7))
+    with pytest.raises(caught, match=r"hx must have shape \(1, 2, 4\)"):
+        mt.RNN(D, H)(torch.zeros(T, N, D), torch.zeros(1, N + 1, H))
+    with pytest.raises(caught, match=r"lengths must have shape \(2,\)"):
+        mt.GRU(D, H)(torch.zeros(T, N, D), lengths=torch.tensor([1, 2, 3]))
+    with pytest.raises(caught, match="at most the sequence length"):
+        mt.GRU(D, H)(torch.zeros(T, N, D), lengths=torch.tensor([T + 1, 2]))
+    # the same mistake made with torch.nn is caught by the same clause
+    with pytest.raises(RuntimeError):
+        torch.nn.LSTM(D, H)(torch.zeros(T, N, D + 1))
+
+
+def test_other_bad_input_is_not_a_shape_error():
+    with pytest.raises(ValueError) as info:
+        mt.GRU(D, H)(torch.zeros(T, N, D), lengths=torch.tensor([0, 2]))
+    assert not isinstance(info.value, RuntimeError)

@@ -126,7 +126,7 @@ A3 = Assignment(
     name="a3_captioning",
     title="A3: image captioning in PyTorch: where the image vector enters",
     packages=("torch", "data"),
-    modules=("torch/models.py",),
+    modules=("torch/models/captioning.py",),
     chapters={
         "CaptioningModel.start": 9,
         "CaptioningModel._inputs": 9,

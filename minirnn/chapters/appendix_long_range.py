@@ -23,7 +23,7 @@ import time
 import torch
 from torch import nn
 
-from minirnn.data import IGNORE_INDEX, adding_problem, copy_task
+from minirnn.data import IGNORE_INDEX, adding_problem, copy_task, to_torch
 from minirnn.results.runs import errors_by_length
 from minirnn.results.runs import load_runs as load_shipped_runs
 from minirnn.torch.adding import AddingRegressor
@@ -52,8 +52,8 @@ class CopyModel(nn.Module):
         if cell == "mingru":
             self.rnn = MinGRU(16, hidden_size)
         else:
-            # torch.nn's layers (impl="torch"): the same function as minirnn's, faster on a CPU
-            self.rnn = recurrent_layer(cell, 16, hidden_size, impl="torch")
+            # torch.nn's layers (backend="torch"): the same function as minirnn's, faster on a CPU
+            self.rnn = recurrent_layer(cell, 16, hidden_size, backend="torch")
         self.head = nn.Linear(hidden_size, N_SYMBOLS + 1)
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
@@ -86,9 +86,9 @@ def build_model(task: str, cell: str, hidden_size: int = 32) -> nn.Module:
 def task_batch(task: str, n: int, T: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     """adding: x (n, T, 2), y (n,). copy: ids and targets (n, T + 11) with T blanks of delay."""
     if task == "adding":
-        return adding_problem(n, T, seed=seed)
+        return to_torch(adding_problem(n, T, seed=seed))
     if task == "copy":
-        return copy_task(n, T, n_symbols=N_SYMBOLS, copy_len=COPY_LEN, seed=seed)
+        return to_torch(copy_task(n, T, n_symbols=N_SYMBOLS, copy_len=COPY_LEN, seed=seed))
     raise ValueError(f"task must be one of {TASKS}, got {task!r}")
 
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from minirnn.data import make_shapes, moving_digits, number_translation
+from minirnn.data import make_shapes, moving_digits, number_translation, to_torch
 from minirnn.data.tokens import IGNORE_INDEX, Vocab
 from minirnn.metrics import majority_per_position, sequence_scores
 from minirnn.torch.decode import until_eos
@@ -178,8 +178,8 @@ def _digits(quick: bool) -> TaskData:
 
 def _videos(name: str, quick: bool) -> TaskData:
     n_train = 800 if quick else 2000
-    videos, digit, position = moving_digits(n_train, frames=10, seed=0)
-    test_videos, test_digit, test_position = moving_digits(500, frames=10, seed=1)
+    videos, digit, position = to_torch(moving_digits(n_train, frames=10, seed=0))
+    test_videos, test_digit, test_position = to_torch(moving_digits(500, frames=10, seed=1))
     frames, test_frames = videos.flatten(2), test_videos.flatten(2)  # (N, T, 16 * 16)
     if name == "many_to_one":
         return TaskData(name, (frames, digit), (test_frames, test_digit))
@@ -187,7 +187,7 @@ def _videos(name: str, quick: bool) -> TaskData:
 
 
 def _translation(quick: bool) -> TaskData:
-    splits, src_vocab, tgt_vocab = number_translation(seed=0)
+    splits, src_vocab, tgt_vocab = to_torch(number_translation(seed=0))
     tr, te = splits["train"], splits["test"]
     return TaskData(
         "seq2seq",
@@ -198,8 +198,8 @@ def _translation(quick: bool) -> TaskData:
 
 
 def _shapes(quick: bool) -> TaskData:
-    train, vocab = make_shapes(1500 if quick else 3000, seed=0)
-    test, _ = make_shapes(300, seed=1)
+    train, vocab = to_torch(make_shapes(1500 if quick else 3000, seed=0))
+    test, _ = to_torch(make_shapes(300, seed=1))
     return TaskData(
         "one_to_many",
         (train.images, train.captions_in, train.captions_out),

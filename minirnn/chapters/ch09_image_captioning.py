@@ -21,10 +21,12 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from minirnn.data import TorchRandom, to_torch
 from minirnn.data.shapes import (
     COLOURS,
     GRID,
@@ -59,17 +61,17 @@ def make_scenes(n: int, objects: int = 3, seed: int = 0) -> tuple[ShapesData, Vo
         raise ValueError(f"n must be >= 1, got {n}")
     if not 1 <= objects <= GRID * GRID:
         raise ValueError(f"objects must be in [1, {GRID * GRID}], got {objects}")
-    g = torch.Generator().manual_seed(seed)
+    g = TorchRandom(seed)  # torch.Generator's draws, in NumPy (as make_shapes)
     colour_names = list(COLOURS)
     masks = {s: shape_mask(s) for s in SHAPES}
     vocab = caption_vocab()
-    images = torch.zeros(n, 3, SIZE, SIZE)
-    cells = torch.zeros(n, GRID * GRID, dtype=torch.long)
+    images = np.zeros((n, 3, SIZE, SIZE), dtype=np.float32)
+    cells = np.zeros((n, GRID * GRID), dtype=np.int64)
     captions, ids = [], []
     for i in range(n):
-        where = sorted(torch.randperm(GRID * GRID, generator=g)[:objects].tolist())
-        colours = torch.randint(len(COLOURS), (objects,), generator=g).tolist()
-        shapes = torch.randint(len(SHAPES), (objects,), generator=g).tolist()
+        where = sorted(g.randperm(GRID * GRID)[:objects].tolist())
+        colours = g.randint(len(COLOURS), size=(objects,)).tolist()
+        shapes = g.randint(len(SHAPES), size=(objects,)).tolist()
         words = []
         for k in range(objects):
             cells[i, where[k]] = draw_shape(images[i], where[k], colours[k], shapes[k], masks)
@@ -78,7 +80,7 @@ def make_scenes(n: int, objects: int = 3, seed: int = 0) -> tuple[ShapesData, Vo
         ids.append(vocab.encode(words))
     captions_in, _ = pad_batch([[Vocab.BOS] + c for c in ids], Vocab.PAD)
     captions_out, _ = pad_batch([c + [Vocab.EOS] for c in ids], IGNORE_INDEX)
-    return ShapesData(images, captions_in, captions_out, cells, captions), vocab
+    return to_torch(ShapesData(images, captions_in, captions_out, cells, captions)), vocab
 
 
 @dataclass
@@ -98,8 +100,8 @@ def caption_task(name: str, n_train: int = 3000, n_test: int = 500, objects: int
     if name not in TASKS:
         raise ValueError(f"name must be one of {TASKS}, got {name!r}")
     if name == "two_shapes":
-        train, vocab = make_shapes(n_train, seed=0)
-        test, _ = make_shapes(n_test, seed=1)
+        train, vocab = to_torch(make_shapes(n_train, seed=0))
+        test, _ = to_torch(make_shapes(n_test, seed=1))
     else:
         train, vocab = make_scenes(n_train, objects, seed=0)
         test, _ = make_scenes(n_test, objects, seed=1)
@@ -168,7 +170,7 @@ def build_captioner(condition: str, cell: str, vocab_size: int, encoder: ShapesE
                                   embed_size=embed_size, attention_size=hidden_size, cell=cell,
                                   backend="torch")
     return CaptioningModel(vocab_size, encoder, hidden_size=hidden_size, embed_size=embed_size,
-                           cell=cell, condition=condition, impl="torch")
+                           cell=cell, condition=condition, backend="torch")
 
 
 def decoder_start(model: nn.Module, images: torch.Tensor):

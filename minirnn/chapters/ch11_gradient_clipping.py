@@ -21,7 +21,7 @@ import math
 import numpy as np
 import torch
 
-from minirnn.data.synthetic import adding_problem
+from minirnn.data import adding_problem, to_torch
 from minirnn.torch.adding import AddingRegressor
 
 RULES = ("none", "value", "norm", "tensor_norm")
@@ -84,8 +84,8 @@ def train_adding(rule: str, T: int = 20, hidden_size: int = 32, lr: float = 0.2,
         raise ValueError(f"optimizer: expected 'sgd' or 'adam', got {optimizer!r}")
     model = AddingRegressor("rnn", hidden_size, init="orthogonal", seed=seed)
     adam = torch.optim.Adam(model.parameters(), lr=lr) if optimizer == "adam" else None
-    x_all, y_all = adding_problem(steps * batch_size, T, seed=seed)
-    x_eval, y_eval = adding_problem(eval_size, T, seed=10_000 + seed)
+    x_all, y_all = to_torch(adding_problem(steps * batch_size, T, seed=seed))
+    x_eval, y_eval = to_torch(adding_problem(eval_size, T, seed=10_000 + seed))
     loss_hist, norm_hist = np.full(steps, np.nan), np.full(steps, np.nan)
     cos_hist = {r: np.full(steps, np.nan) for r in RULES[1:]}
     params = list(model.parameters())

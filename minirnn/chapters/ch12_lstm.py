@@ -37,7 +37,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from minirnn.data.synthetic import adding_problem
+from minirnn.data import adding_problem, to_torch
 from minirnn.torch.adding import AddingRegressor
 from minirnn.torch.cells import lstm_step, rnn_step
 from minirnn.torch.models import CharLM
@@ -132,8 +132,8 @@ def train_adding(cell: str, T: int, steps: int = 1000, hidden_size: int = 32,
         raise ValueError(f"cell: expected one of {CELLS}, got {cell!r}")
     model = AddingRegressor(cell, hidden_size, forget_bias=1.0 if cell == "lstm" else None,
                             seed=seed)
-    x_all, y_all = adding_problem(steps * batch_size, T, seed=seed)
-    x_eval, y_eval = adding_problem(eval_size, T, seed=10_000 + seed)
+    x_all, y_all = to_torch(adding_problem(steps * batch_size, T, seed=seed))
+    x_eval, y_eval = to_torch(adding_problem(eval_size, T, seed=10_000 + seed))
 
     def batch(step: int) -> tuple[torch.Tensor, torch.Tensor]:
         rows = slice(step * batch_size, (step + 1) * batch_size)

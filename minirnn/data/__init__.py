@@ -1,10 +1,16 @@
 """Datasets of the course, none downloaded: each is shipped with an installed package or generated
-from a seed. One small file per dataset."""
+from a seed. One small file per dataset.
+
+Everything here is NumPy (int64 ids, float32 features) and importing it never imports torch;
+``to_torch(obj)`` turns the arrays inside a result (a tuple, a dataclass...) into tensors.
+"""
 
 from minirnn.data.names import encode_names, load_names, names_split, names_vocab
 from minirnn.data.numbers import TranslationSplit, number_translation
+from minirnn.data.rng import TorchRandom
 from minirnn.data.shapes import ShapesData, caption_vocab, make_shapes
 from minirnn.data.synthetic import adding_problem, copy_task
+from minirnn.data.tensors import to_torch
 from minirnn.data.text import (
     CharVocab,
     TBPTTBatcher,
@@ -22,6 +28,7 @@ __all__ = [
     "ShapesData",
     "TBPTTBatcher",
     "TextFileError",
+    "TorchRandom",
     "TranslationSplit",
     "Vocab",
     "adding_problem",
@@ -38,4 +45,5 @@ __all__ = [
     "number_translation",
     "pad_batch",
     "split_text",
+    "to_torch",
 ]

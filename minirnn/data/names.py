@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import torch
+import numpy as np
 
+from minirnn.data.rng import TorchRandom
 from minirnn.data.text import CharVocab
 from minirnn.data.tokens import IGNORE_INDEX
 
@@ -34,8 +35,8 @@ def names_vocab() -> CharVocab:
     return CharVocab(MARKER + "abcdefghijklmnopqrstuvwxyz")
 
 
-def encode_names(names: list[str], vocab: CharVocab) -> tuple[torch.Tensor, torch.Tensor]:
-    """Inputs and targets, both shape (N, T_max + 1) where T_max is the longest name.
+def encode_names(names: list[str], vocab: CharVocab) -> tuple[np.ndarray, np.ndarray]:
+    """Inputs and targets, both int64 of shape (N, T_max + 1) where T_max is the longest name.
 
     x[i] = ``.name`` padded with ``.``; y[i] = ``name.`` padded with IGNORE_INDEX (-100).
     """
@@ -43,8 +44,8 @@ def encode_names(names: list[str], vocab: CharVocab) -> tuple[torch.Tensor, torc
         raise ValueError("names must not be empty")
     width = max(len(n) for n in names) + 1
     marker = vocab.index[MARKER]
-    x = torch.full((len(names), width), marker, dtype=torch.long)
-    y = torch.full((len(names), width), IGNORE_INDEX, dtype=torch.long)
+    x = np.full((len(names), width), marker, dtype=np.int64)
+    y = np.full((len(names), width), IGNORE_INDEX, dtype=np.int64)
     for i, name in enumerate(names):
         ids = vocab.encode(name)
         x[i, 1 : len(ids) + 1] = ids
@@ -58,7 +59,7 @@ def names_split(
 ) -> tuple[list[str], list[str]]:
     """(train, validation) lists of names, shuffled with ``seed``."""
     all_names = load_names()
-    order = torch.randperm(len(all_names), generator=torch.Generator().manual_seed(seed))
+    order = TorchRandom(seed).randperm(len(all_names))
     n_val = int(len(all_names) * val_fraction)
     shuffled = [all_names[i] for i in order.tolist()]
     return shuffled[n_val:], shuffled[:n_val]

@@ -8,21 +8,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
+import numpy as np
 
+from minirnn.data.rng import TorchRandom
 from minirnn.data.tokens import IGNORE_INDEX, Vocab, pad_batch
 
 
 @dataclass
 class TranslationSplit:
-    """One split. src: (N, S) padded source ids, src_lengths: (N,), tgt_in: (N, T) ``<bos>`` +
-    target ids, tgt_out: (N, T) target ids + ``<eos>`` (padding is IGNORE_INDEX), numbers: (N,)."""
+    """One split, int64 arrays. src: (N, S) padded source ids, src_lengths: (N,), tgt_in: (N, T)
+    ``<bos>`` + target ids, tgt_out: (N, T) target ids + ``<eos>`` (padding is IGNORE_INDEX),
+    numbers: (N,). ``to_torch(split)`` gives the same split with tensors."""
 
-    numbers: torch.Tensor
-    src: torch.Tensor
-    src_lengths: torch.Tensor
-    tgt_in: torch.Tensor
-    tgt_out: torch.Tensor
+    numbers: np.ndarray
+    src: np.ndarray
+    src_lengths: np.ndarray
+    tgt_in: np.ndarray
+    tgt_out: np.ndarray
 
     def __len__(self) -> int:
         return len(self.numbers)
@@ -52,7 +54,7 @@ def number_translation(
     src_words, tgt_words = number_words(numbers, src_lang), number_words(numbers, tgt_lang)
     src_vocab = Vocab("".join(src_words))
     tgt_vocab = Vocab("".join(tgt_words))
-    order = torch.randperm(len(numbers), generator=torch.Generator().manual_seed(seed)).tolist()
+    order = TorchRandom(seed).randperm(len(numbers)).tolist()
     n_test, n_val = int(len(numbers) * test_fraction), int(len(numbers) * val_fraction)
     parts = {
         "test": order[:n_test],
@@ -66,5 +68,6 @@ def number_translation(
         tgt = [tgt_vocab.encode(tgt_words[i]) for i in idx]
         tgt_in, _ = pad_batch([[Vocab.BOS] + t for t in tgt], Vocab.PAD)
         tgt_out, _ = pad_batch([t + [Vocab.EOS] for t in tgt], IGNORE_INDEX)
-        splits[name] = TranslationSplit(torch.tensor(idx), src, src_lengths, tgt_in, tgt_out)
+        numbers = np.array(idx, dtype=np.int64)
+        splits[name] = TranslationSplit(numbers, src, src_lengths, tgt_in, tgt_out)
     return splits, src_vocab, tgt_vocab

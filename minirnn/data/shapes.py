@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
+import numpy as np
 
+from minirnn.data.rng import TorchRandom
 from minirnn.data.tokens import IGNORE_INDEX, Vocab, pad_batch
 
 COLOURS = {"red": (1.0, 0.1, 0.1), "green": (0.1, 0.9, 0.1), "blue": (0.2, 0.3, 1.0),
@@ -26,16 +27,16 @@ SIZE = 32       # image side: 3 cells of 10 pixels and a 1-pixel border
 RELATION_WORDS = ("left", "right", "of", "above", "below")
 
 
-def shape_mask(shape: str) -> torch.Tensor:
+def shape_mask(shape: str) -> np.ndarray:
     """A (8, 8) boolean mask of the shape."""
-    r = torch.arange(8, dtype=torch.float32) + 0.5
-    yy, xx = torch.meshgrid(r, r, indexing="ij")
+    r = np.arange(8, dtype=np.float32) + 0.5
+    yy, xx = np.meshgrid(r, r, indexing="ij")
     if shape == "circle":
         return (yy - 4) ** 2 + (xx - 4) ** 2 <= 16
     if shape == "square":
-        return torch.ones(8, 8, dtype=torch.bool)
+        return np.ones((8, 8), dtype=bool)
     if shape == "triangle":  # apex at the top
-        return (xx - 4).abs() <= yy / 2
+        return np.abs(xx - 4) <= yy / 2
     raise ValueError(f"shape must be one of {SHAPES}, got {shape!r}")
 
 
@@ -45,15 +46,15 @@ def caption_vocab() -> Vocab:
 
 @dataclass
 class ShapesData:
-    """images: (N, 3, 32, 32) floats in [0, 1]; captions_in: (N, T) ``<bos>`` + words;
+    """images: (N, 3, 32, 32) float32 in [0, 1]; captions_in: (N, T) ``<bos>`` + words;
     captions_out: (N, T) words + ``<eos>`` (padding IGNORE_INDEX); cells: (N, 9) the class of each
     grid cell, 0 for empty or 1 + 3 * colour + shape (the CNN's pretraining target);
-    captions: the N caption strings."""
+    captions: the N caption strings. Ids are int64; ``to_torch(data)`` gives tensors."""
 
-    images: torch.Tensor
-    captions_in: torch.Tensor
-    captions_out: torch.Tensor
-    cells: torch.Tensor
+    images: np.ndarray
+    captions_in: np.ndarray
+    captions_out: np.ndarray
+    cells: np.ndarray
     captions: list[str]
 
     def __len__(self) -> int:
@@ -63,17 +64,16 @@ class ShapesData:
 NUM_CELL_CLASSES = 1 + len(COLOURS) * len(SHAPES)
 
 
-def draw_shape(image: torch.Tensor, cell: int, colour: int, shape: int,
-               masks: dict[str, torch.Tensor]) -> int:
+def draw_shape(image: np.ndarray, cell: int, colour: int, shape: int,
+               masks: dict[str, np.ndarray]) -> int:
     """Paint shape number ``shape`` in colour number ``colour`` into grid cell ``cell`` (0..8,
     row by row) of ``image`` (3, 32, 32), in place; ``masks`` maps shape names to their (8, 8)
     masks. Returns the cell's class for the CNN's pretraining: 1 + 3 * colour + shape."""
     row, col = divmod(cell, GRID)
     top, left = 1 + row * CELL + 1, 1 + col * CELL + 1
-    rgb = torch.tensor(list(COLOURS.values())[colour])[:, None, None]
+    rgb = np.array(list(COLOURS.values())[colour], dtype=np.float32)
     patch = image[:, top : top + 8, left : left + 8]
-    mask = masks[SHAPES[shape]]
-    patch[:, mask] = rgb.expand(3, 8, 8)[:, mask]
+    patch[:, masks[SHAPES[shape]]] = rgb[:, None]
     return 1 + colour * len(SHAPES) + shape
 
 
@@ -81,18 +81,18 @@ def make_shapes(n: int, seed: int = 0) -> tuple[ShapesData, Vocab]:
     """``n`` images with their captions, the same for the same seed."""
     if n < 1:
         raise ValueError(f"n must be >= 1, got {n}")
-    g = torch.Generator().manual_seed(seed)
+    g = TorchRandom(seed)
     colour_names = list(COLOURS)
     masks = {s: shape_mask(s) for s in SHAPES}
     vocab = caption_vocab()
-    images = torch.zeros(n, 3, SIZE, SIZE)
-    cells = torch.zeros(n, GRID * GRID, dtype=torch.long)
+    images = np.zeros((n, 3, SIZE, SIZE), dtype=np.float32)
+    cells = np.zeros((n, GRID * GRID), dtype=np.int64)
     captions, ids = [], []
     for i in range(n):
         # Reading order fixes which shape is named first: one image, one caption.
-        where = sorted(torch.randperm(GRID * GRID, generator=g)[:2].tolist())
-        colours = torch.randint(len(COLOURS), (2,), generator=g).tolist()
-        shapes = torch.randint(len(SHAPES), (2,), generator=g).tolist()
+        where = sorted(g.randperm(GRID * GRID)[:2].tolist())
+        colours = g.randint(len(COLOURS), size=(2,)).tolist()
+        shapes = g.randint(len(SHAPES), size=(2,)).tolist()
         words = []
         for k in range(2):
             cells[i, where[k]] = draw_shape(images[i], where[k], colours[k], shapes[k], masks)

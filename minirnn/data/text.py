@@ -10,7 +10,7 @@ import gzip
 import hashlib
 from pathlib import Path
 
-import torch
+import numpy as np
 
 CORPUS_PATH = Path(__file__).with_name("numpy_docstrings.txt.gz")
 CORPUS_SHA256 = "b8042e2f9ebe7631606481e28dd166b29b42864a0353f65f0252406dddd186cb"  # of the text
@@ -99,8 +99,8 @@ class CharVocab:
         """The characters of ``text`` outside the vocabulary, in order of first appearance."""
         return list(dict.fromkeys(c for c in text if c not in self.index))
 
-    def encode(self, text: str) -> torch.Tensor:
-        """Text of length L to a LongTensor of ids, shape (L,) (shorter with ``unknown="skip"``)."""
+    def encode(self, text: str) -> np.ndarray:
+        """Text of length L to int64 ids, shape (L,) (shorter with ``unknown="skip"``)."""
         index = self.index
         if self.unknown == "error":
             missing = self.unknown_chars(text)
@@ -115,12 +115,13 @@ class CharVocab:
         else:
             unk = index[self.unk_char]
             ids = [index.get(c, unk) for c in text]
-        return torch.tensor(ids, dtype=torch.long)
+        return np.array(ids, dtype=np.int64)
 
-    def decode(self, ids: torch.Tensor | list[int]) -> str:
-        """Ids, shape (L,), back to text."""
-        if isinstance(ids, torch.Tensor):
-            if ids.dim() != 1:
+    def decode(self, ids: np.ndarray | list[int]) -> str:
+        """Ids, shape (L,), back to text; an array or a tensor (anything with ``shape`` and
+        ``tolist``), or a list."""
+        if hasattr(ids, "shape"):
+            if len(ids.shape) != 1:
                 raise ValueError(f"ids must have shape (L,), got {tuple(ids.shape)}")
             ids = ids.tolist()
         for i in ids:
@@ -142,15 +143,15 @@ class TBPTTBatcher:
 
     def __init__(
         self,
-        ids: torch.Tensor,
+        ids: np.ndarray,
         batch_size: int,
         seq_len: int,
         rank: int = 0,
         world_size: int = 1,
     ) -> None:
-        if not isinstance(ids, torch.Tensor) or ids.dim() != 1 or ids.dtype != torch.long:
-            got = f"{ids.dtype} {tuple(ids.shape)}" if isinstance(ids, torch.Tensor) else type(ids)
-            raise ValueError(f"ids must be a LongTensor of shape (L,), got {got}")
+        if not isinstance(ids, np.ndarray) or ids.ndim != 1 or ids.dtype != np.int64:
+            got = f"{ids.dtype} {ids.shape}" if isinstance(ids, np.ndarray) else type(ids).__name__
+            raise ValueError(f"ids must be an int64 array of shape (L,), got {got}")
         if batch_size < 1 or seq_len < 1:
             raise ValueError(f"batch_size and seq_len must be >= 1, got {batch_size}, {seq_len}")
         if not 0 <= rank < world_size:
@@ -163,9 +164,9 @@ class TBPTTBatcher:
             )
         # BEGIN SOLUTION
         # streams[b, t] is the t-th id of stream b; targets are the same shifted by one.
-        rows = torch.arange(n_streams)[rank * batch_size : (rank + 1) * batch_size]
+        rows = np.arange(n_streams)[rank * batch_size : (rank + 1) * batch_size]
         starts = rows * stream_len
-        offsets = torch.arange(stream_len + 1)
+        offsets = np.arange(stream_len + 1)
         self.streams = ids[starts[:, None] + offsets[None, :]]  # (batch_size, stream_len + 1)
         self.batch_size = batch_size
         self.seq_len = seq_len
@@ -173,9 +174,10 @@ class TBPTTBatcher:
         # END SOLUTION
         self.position = 0  # batches served so far (over all epochs)
 
-    def next_batch(self) -> tuple[torch.Tensor, torch.Tensor, bool]:
-        """Return ``(x, y, new_epoch)``: inputs and targets of shape (batch_size, seq_len), and
-        whether the streams just wrapped to their start (the carried state must then be reset)."""
+    def next_batch(self) -> tuple[np.ndarray, np.ndarray, bool]:
+        """Return ``(x, y, new_epoch)``: inputs and targets, int64 of shape (batch_size, seq_len),
+        and whether the streams just wrapped to their start (the carried state must then be
+        reset). ``to_torch(batcher.next_batch())`` gives tensors."""
         # BEGIN SOLUTION
         i = self.position % self.batches_per_epoch
         t = i * self.seq_len

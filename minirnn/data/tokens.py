@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-import torch
+import numpy as np
 
 IGNORE_INDEX = -100  # targets with this value carry no loss (torch's cross_entropy default)
 
@@ -48,12 +48,12 @@ class Vocab:
         return out
 
 
-def pad_batch(seqs: Sequence[Sequence[int]], value: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Pad a list of N id lists to a LongTensor (N, T_max); also return the lengths, shape (N,)."""
+def pad_batch(seqs: Sequence[Sequence[int]], value: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pad a list of N id lists to an int64 array (N, T_max); also return the lengths, (N,)."""
     if len(seqs) == 0:
         raise ValueError("seqs must not be empty")
-    lengths = torch.tensor([len(s) for s in seqs], dtype=torch.long)
-    out = torch.full((len(seqs), int(lengths.max())), value, dtype=torch.long)
+    lengths = np.array([len(s) for s in seqs], dtype=np.int64)
+    out = np.full((len(seqs), int(lengths.max())), value, dtype=np.int64)
     for i, s in enumerate(seqs):
-        out[i, : len(s)] = torch.tensor(list(s), dtype=torch.long)
+        out[i, : len(s)] = list(s)
     return out, lengths

@@ -6,7 +6,9 @@ position, left / centre / right: synced many-to-many). Generated from a seed, no
 
 from __future__ import annotations
 
-import torch
+import numpy as np
+
+from minirnn.data.rng import TorchRandom
 
 CANVAS = 16
 DIGIT = 8
@@ -15,26 +17,26 @@ POSITION_BINS = 3  # x of the digit's left edge, 0..8, in three bins: 0-2, 3-5, 
 
 def moving_digits(
     n: int, frames: int = 10, seed: int = 0
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Return ``(videos, digit, position)``: videos (n, frames, 16, 16) floats in [0, 1],
-    digit (n,) in 0..9, position (n, frames) in 0..2."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return ``(videos, digit, position)``: videos (n, frames, 16, 16) float32 in [0, 1],
+    digit (n,) in 0..9, position (n, frames) in 0..2, both int64."""
     from sklearn.datasets import load_digits
 
     if n < 1 or frames < 1:
         raise ValueError(f"n and frames must be >= 1, got {n}, {frames}")
     digits = load_digits()
-    images = torch.tensor(digits.images, dtype=torch.float32) / 16.0  # (1797, 8, 8)
-    labels = torch.tensor(digits.target, dtype=torch.long)
-    g = torch.Generator().manual_seed(seed)
-    pick = torch.randint(len(images), (n,), generator=g)
+    images = digits.images.astype(np.float32) / 16.0  # (1797, 8, 8)
+    labels = digits.target.astype(np.int64)
+    g = TorchRandom(seed)
+    pick = g.randint(len(images), size=(n,))
     limit = CANVAS - DIGIT  # largest top-left coordinate
-    x = torch.randint(limit + 1, (n,), generator=g)
-    y = torch.randint(limit + 1, (n,), generator=g)
-    speed = torch.tensor([-2, -1, 1, 2])
-    vx = speed[torch.randint(4, (n,), generator=g)]
-    vy = speed[torch.randint(4, (n,), generator=g)]
-    videos = torch.zeros(n, frames, CANVAS, CANVAS)
-    position = torch.zeros(n, frames, dtype=torch.long)
+    x = g.randint(limit + 1, size=(n,))
+    y = g.randint(limit + 1, size=(n,))
+    speed = np.array([-2, -1, 1, 2])
+    vx = speed[g.randint(4, size=(n,))]
+    vy = speed[g.randint(4, size=(n,))]
+    videos = np.zeros((n, frames, CANVAS, CANVAS), dtype=np.float32)
+    position = np.zeros((n, frames), dtype=np.int64)
     for t in range(frames):
         for i in range(n):
             xi, yi = int(x[i]), int(y[i])

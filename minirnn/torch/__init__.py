@@ -22,6 +22,6 @@ __all__ = [
     "run_steps",
 ]
 
-# Task models, datasets, training, decoding and checkpoints live in submodules, imported by name
-# (`minirnn.torch.models`, `.data`, `.train`, `.decode`, `.checkpoint`), so that
-# `import minirnn.torch` stays as light as `import torch.nn`.
+# Task models, training, decoding and checkpoints live in submodules, imported by name
+# (`minirnn.torch.models`, `.train`, `.decode`, `.checkpoint`), so that `import minirnn.torch`
+# stays as light as `import torch.nn`. The datasets are NumPy, in `minirnn.data`.

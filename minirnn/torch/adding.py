@@ -70,7 +70,7 @@ class AddingRegressor(nn.Module):
         if cell == "mingru":
             self.layer = MinGRU(2, hidden_size)
         else:
-            self.layer = recurrent_layer(cell, 2, hidden_size, impl=backend)
+            self.layer = recurrent_layer(cell, 2, hidden_size, backend=backend)
         if init == "orthogonal":
             nn.init.orthogonal_(self.layer.weight_hh_l0)
         if forget_bias is not None:

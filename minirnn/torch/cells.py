@@ -16,6 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from minirnn.torch.errors import ShapeError
+
 # ---------------------------------------------------------------------------------------------
 # the step functions: (x, state, weights) -> new state
 
@@ -103,9 +105,10 @@ def check_tensor(name: str, value: object) -> Tensor:
 
 
 def check_shape(name: str, value: Tensor, expected: tuple[int, ...]) -> None:
-    """Raise ValueError naming ``name`` unless ``value.shape == expected``."""
+    """Raise ShapeError (a ValueError and a RuntimeError) naming ``name`` unless
+    ``value.shape == expected``."""
     if tuple(value.shape) != tuple(expected):
-        raise ValueError(
+        raise ShapeError(
             f"{name} must have shape {tuple(expected)}, got {tuple(value.shape)}"
         )
 
@@ -169,13 +172,13 @@ class _CellBase(nn.Module):
         """Return (input as (N, D), whether it came without a batch dimension)."""
         check_tensor("input", input)
         if input.dim() not in (1, 2):
-            raise ValueError(
+            raise ShapeError(
                 f"input must be 2-D (N, {self.input_size}) or 1-D ({self.input_size},), "
                 f"got shape {tuple(input.shape)}"
             )
         if input.shape[-1] != self.input_size:
             expected = (*input.shape[:-1], self.input_size)
-            raise ValueError(
+            raise ShapeError(
                 f"input must have shape {expected} (input_size={self.input_size}), "
                 f"got {tuple(input.shape)}"
             )

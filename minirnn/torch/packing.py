@@ -11,6 +11,8 @@ import torch
 from torch import Tensor
 from torch.nn.utils.rnn import PackedSequence
 
+from minirnn.torch.errors import ShapeError
+
 
 def check_lengths(lengths: object, batch: int, steps: int) -> Tensor:
     """Validate ``lengths`` for a padded batch and return it as a CPU int64 tensor.
@@ -27,7 +29,7 @@ def check_lengths(lengths: object, batch: int, steps: int) -> Tensor:
     if lengths.dtype.is_floating_point or lengths.dtype.is_complex or lengths.dtype == torch.bool:
         raise TypeError(f"lengths must hold integers, got dtype {lengths.dtype}")
     if tuple(lengths.shape) != (batch,):
-        raise ValueError(
+        raise ShapeError(
             f"lengths must have shape ({batch},) (one length per sequence), "
             f"got {tuple(lengths.shape)}"
         )
@@ -37,7 +39,7 @@ def check_lengths(lengths: object, batch: int, steps: int) -> Tensor:
         if low < 1:
             raise ValueError(f"lengths must be positive, got a length of {low}")
         if high > steps:
-            raise ValueError(
+            raise ShapeError(
                 f"lengths must be at most the sequence length {steps}, got a length of {high}"
             )
     return lengths

@@ -45,6 +45,7 @@ from minirnn.torch.cells import (
     lstm_step,
     rnn_step,
 )
+from minirnn.torch.errors import ShapeError
 from minirnn.torch.fused import GRUFunction, LSTMFunction, RNNFunction
 from minirnn.torch.packing import (
     batch_sizes_of,
@@ -245,7 +246,7 @@ class RNNBase(nn.Module):
 
         check_tensor("input", input)
         if input.dim() not in (2, 3):
-            raise ValueError(
+            raise ShapeError(
                 "input must be 3-D (T, N, D) (or (N, T, D) with batch_first) or 2-D (T, D) "
                 f"without a batch, D={self.input_size}; got shape {tuple(input.shape)}"
             )
@@ -316,7 +317,7 @@ class RNNBase(nn.Module):
     def _check_features(self, x: Tensor, name: str) -> None:
         if x.shape[-1] != self.input_size:
             expected = (*x.shape[:-1], self.input_size)
-            raise ValueError(
+            raise ShapeError(
                 f"{name} must have shape {expected} (input_size={self.input_size}), "
                 f"got {tuple(x.shape)}"
             )

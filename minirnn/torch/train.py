@@ -21,10 +21,12 @@ import sys
 import time
 from collections.abc import Callable
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from minirnn.data import to_torch
 from minirnn.data.text import TBPTTBatcher
 from minirnn.torch.models import detach_state, token_cross_entropy
 
@@ -133,11 +135,14 @@ class FreshBatches:
         self.step = int(state["step"])
 
 
-def random_windows(ids: torch.Tensor, batch: int, T: int, generator: torch.Generator
-                   ) -> tuple[torch.Tensor, torch.Tensor]:
-    """``batch`` windows of a 1-D id sequence at random starts: inputs x = ids[s : s + T] and
-    next-token targets y = ids[s + 1 : s + T + 1], each (batch, T). The starts are drawn from
-    ``generator``, so a seeded generator gives the same windows again."""
+def random_windows(ids: torch.Tensor | np.ndarray, batch: int, T: int,
+                   generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """``batch`` windows of a 1-D id sequence (tensor or NumPy array, as minirnn.data returns)
+    at random starts: inputs x = ids[s : s + T] and next-token targets y = ids[s + 1 : s + T + 1],
+    each a (batch, T) tensor. The starts are drawn from ``generator``, so a seeded generator gives
+    the same windows again."""
+    if isinstance(ids, np.ndarray):
+        ids = torch.from_numpy(ids)
     if not isinstance(ids, torch.Tensor) or ids.dim() != 1:
         raise ValueError(f"ids: expected a 1-D tensor, got "
                          f"{tuple(ids.shape) if isinstance(ids, torch.Tensor) else type(ids)}")
@@ -209,14 +214,14 @@ class Trainer:
     # -- one step ------------------------------------------------------------------------------
     def _loss(self) -> torch.Tensor:
         if self.stateful:
-            x, y, new_epoch = self.data.next_batch()
+            x, y, new_epoch = to_torch(self.data.next_batch())  # the batcher's are NumPy
             x, y = x.to(self.device), y.to(self.device)
             if new_epoch:
                 self.state = None  # the streams restarted: the old context does not apply
             logits, state = self.model(x, self.state)
             self.state = detach_state(state)  # truncated BPTT: no gradient across chunks
             return token_cross_entropy(logits, y)
-        out = self.model.loss(*_move(self.data.next_batch(), self.device))
+        out = self.model.loss(*_move(to_torch(self.data.next_batch()), self.device))
         return out[0] if isinstance(out, tuple) else out
 
     def train_step(self, progress_fraction: float) -> float:
@@ -311,10 +316,12 @@ class Trainer:
 
 
 @torch.no_grad()
-def evaluate_charlm(model: nn.Module, ids: torch.Tensor, streams: int = 32,
+def evaluate_charlm(model: nn.Module, ids: np.ndarray | torch.Tensor, streams: int = 32,
                     chunk: int = 256) -> float:
-    """Bits per character of ``model`` on ids (L,): the text is read as ``streams`` parallel
-    streams (each starting from a zero state) in chunks of ``chunk`` steps, the state carried."""
+    """Bits per character of ``model`` on ids (L,) (``CharVocab.encode``'s int64 array, or a
+    LongTensor): the text is read as ``streams`` parallel streams (each starting from a zero
+    state) in chunks of ``chunk`` steps, the state carried."""
+    ids = torch.as_tensor(ids)
     if ids.dim() != 1 or len(ids) < 2:
         raise ValueError(f"ids must have shape (L,) with L >= 2, got {tuple(ids.shape)}")
     was_training = model.training

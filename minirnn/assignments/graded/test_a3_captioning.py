@@ -18,7 +18,7 @@ VOCAB = 12
 def model_and_data(condition, cell="lstm", seed=0):
     torch.manual_seed(seed)
     model = CaptioningModel(VOCAB, ShapesEncoder(feature_size=16), hidden_size=12, embed_size=6,
-                            cell=cell, condition=condition, impl="torch")
+                            cell=cell, condition=condition, backend="torch")
     g = torch.Generator().manual_seed(seed + 100)
     images = torch.rand(3, 3, 32, 32, generator=g)
     words = torch.randint(3, VOCAB, (3, 5), generator=g)
