@@ -53,7 +53,6 @@ def test_adding_model_and_training_errors():
         lstm_gradients.AddingModel("gru")
     with pytest.raises(ValueError, match=r"x: expected shape \(N, T, 2\)"):
         lstm_gradients.AddingModel("lstm", 4)(torch.zeros(2, 3))
-    torch.set_num_threads(1)
     r = lstm_gradients.train_adding("lstm", 6, steps=5, hidden_size=4, eval_size=20)
     assert r["loss"].shape == (5,) and isinstance(r["solved"], bool)
 

@@ -6,15 +6,12 @@ import importlib.util
 import json
 from pathlib import Path
 
-import pytest
-
 import minirnn.chapters.appendix_long_range as lr
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "minirnn" / "results" / "long_range"
 
 
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _script():

@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 import pytest
-import torch
 from threadpoolctl import threadpool_limits
 
 from minirnn.chapters import ch02_five_architectures as arch
@@ -17,7 +16,6 @@ RESULTS = Path(__file__).resolve().parent.parent / "minirnn" / "results" / "arch
 
 @pytest.mark.parametrize("name", arch.TASKS)
 def test_quick_run_beats_the_input_blind_baseline(name):
-    torch.set_num_threads(1)
     with threadpool_limits(1):
         run = arch.run_task(name, quick=True)
     r = run.results

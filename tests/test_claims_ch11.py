@@ -3,16 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 import torch
 
 from minirnn.chapters import ch11_gradient_clipping as clipping
 from minirnn.data.synthetic import adding_problem
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    torch.set_num_threads(1)
 
 
 def test_unclipped_sgd_explodes_to_nan_within_100_steps():

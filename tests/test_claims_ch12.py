@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 import numpy as np
-import pytest
 import torch
 
 from minirnn.chapters import ch12_lstm as lstm_gradients
@@ -17,10 +16,6 @@ from minirnn.numpy import lstm_forward, lstm_step_forward, sigmoid
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "minirnn" / "results"
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    torch.set_num_threads(1)
 
 
 def test_numpy_lstm_equals_torch_lstm():

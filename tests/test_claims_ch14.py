@@ -17,7 +17,6 @@ from minirnn.numpy.bidirectional import params_from_torch
 RESULTS = Path(__file__).resolve().parents[1] / "minirnn" / "results" / "long_range"
 
 
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _weights(D: int = 5, H: int = 7, seed: int = 0):
