@@ -196,7 +196,7 @@ def run_anywhere(names: list[str], wheel: Path, tmp: Path) -> subprocess.Complet
     env["PYTHONHASHSEED"] = "0"
     where = subprocess.run([python, "-c", "import minirnn; print(minirnn.__file__)"], cwd=folder,
                            env=env, check=True, capture_output=True, text=True).stdout.strip()
-    assert Path(where).is_relative_to(tmp / "venv"), f"minirnn imported from {where}"
+    assert Path(where).resolve().is_relative_to((tmp / "venv").resolve()), where
     return subprocess.run(
         [python, "-m", "pytest", "--nbval", "--nbval-current-env", "--nbval-sanitize-with",
          "nbval_sanitize.cfg", "-q", "-p", "no:cacheprovider", *[f"{n}.ipynb" for n in names]],
