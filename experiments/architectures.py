@@ -5,7 +5,7 @@
 
 Writes minirnn/results/architectures/<task>.pt (the state dict, a few hundred KB each) and
 results.json (test score, input-blind baseline, steps, seconds). The chapter notebook loads the
-weights and evaluates them; tests/test_claims_ch02.py reruns every task small.
+weights and evaluates them; tests/test_ch02_claims.py reruns every task small.
 """
 
 from __future__ import annotations
@@ -21,16 +21,16 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import torch  # noqa: E402
 
-from minirnn.chapters.ch02_five_architectures import STEPS, TASKS, run_task  # noqa: E402
+from minirnn.chapters.ch02_five_architectures import ARCHITECTURES, STEPS, run_task  # noqa: E402
 
 OUT = Path(__file__).resolve().parent.parent / "minirnn" / "results" / "architectures"
 
 
 def main(argv: list[str]) -> int:
-    names = argv[1:] or list(TASKS)
-    unknown = sorted(set(names) - set(TASKS))
+    names = argv[1:] or list(ARCHITECTURES)
+    unknown = sorted(set(names) - set(ARCHITECTURES))
     if unknown:
-        print(f"unknown task(s) {unknown}; choose from {TASKS}")
+        print(f"unknown task(s) {unknown}; choose from {ARCHITECTURES}")
         return 2
     torch.set_num_threads(1)  # the models are small: one thread is as fast, and reproducible
     OUT.mkdir(parents=True, exist_ok=True)

@@ -83,10 +83,10 @@ def test_saturated_units_make_a_large_wh_vanish():
 
 
 def test_trained_char_rnn_has_rho_above_one_saturated_units_and_vanishing_jacobians():
-    import minirnn.chapters.ch01_why_recurrence as toy
-    from minirnn.chapters import ch04_unrolling_and_loss as unrolling
     from minirnn.data.text import CharVocab, load_corpus
     from minirnn.numpy import word_embedding_forward
+    from minirnn.numpy.models import MaskedCharRNN
+    from minirnn.numpy.train import fit
 
     threadpool_limits(1)
     text = load_corpus()
@@ -94,8 +94,8 @@ def test_trained_char_rnn_has_rho_above_one_saturated_units_and_vanishing_jacobi
     ids = vocab.encode(text[:150_000]).numpy()
     n = (len(ids) - 1) // 64
     x, y = ids[: n * 64].reshape(n, 64), ids[1: n * 64 + 1].reshape(n, 64)
-    model = unrolling.MaskedCharRNN(V=len(vocab), H=64, E=32, seed=0)
-    toy.fit(model, x[:-16], y[:-16], steps=300, batch_size=32, lr=0.01, seed=0)
+    model = MaskedCharRNN(V=len(vocab), H=64, E=32, seed=0)
+    fit(model, x[:-16], y[:-16], steps=300, batch_size=32, lr=0.01, seed=0)
     p = model.params
     emb, _ = word_embedding_forward(x[-2:], p["W_embed"])
     run = gradients.jacobian_norms(p["Wh"], emb[0] @ p["Wx"] + p["b"])

@@ -1,4 +1,5 @@
-"""Chapter 2's experiment: one model per input/output architecture, each on a course dataset.
+"""Chapter 2: Five architectures. Diagrams of the input/output patterns, and one trained model
+per pattern, each on a course dataset.
 
     one_to_one   digit images (N, 64)            -> digit (N,)           Classifier
     one_to_many  shape images (N, 3, 32, 32)     -> caption (N, T)       CaptioningModel
@@ -6,10 +7,14 @@
     seq2seq      German number words (N, S)      -> English words (N, T) Seq2Seq
     synced       digit videos (N, T, 256)        -> position per frame   SequenceTagger
 
-`run_task(name)` makes the data, builds the model, trains it and evaluates it against a
-baseline that does not look at the input (the majority answer, per position for sequences),
-so "beats chance" is measured, not assumed. `experiments/architectures.py` runs all five at
-full size and stores the weights the chapter loads; the tests run them small.
+The diagrams: each architecture is a layout, which time steps have an input box (bottom row),
+a hidden box (middle row) and an output box (top row). `architecture_layout` computes it and
+`draw_architecture` draws it, so a test can check the layout without looking at pixels.
+
+The experiment: `run_task(name)` makes the data, builds the model, trains it and evaluates it
+against a baseline that does not look at the input (the majority answer, per position for
+sequences), so "beats chance" is measured, not assumed. `experiments/architectures.py` runs
+all five at full size and stores the weights the chapter loads; the tests run them small.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from torch import nn
 
 from minirnn.data import make_shapes, moving_digits, number_translation
 from minirnn.data.tokens import IGNORE_INDEX, Vocab
+from minirnn.metrics import majority_per_position, sequence_scores
 from minirnn.torch.decode import until_eos
 from minirnn.torch.models import (
     CaptioningModel,
@@ -34,7 +40,110 @@ from minirnn.torch.models import (
 )
 from minirnn.torch.train import RandomBatches, Trainer, seed_everything
 
-TASKS = ("one_to_one", "one_to_many", "many_to_one", "seq2seq", "synced")
+ARCHITECTURES = ("one_to_one", "one_to_many", "many_to_one", "seq2seq", "synced")
+
+# ------------------------------------------------------------------------------- diagrams
+
+TITLES = {
+    "one_to_one": "one-to-one",
+    "one_to_many": "one-to-many",
+    "many_to_one": "many-to-one",
+    "seq2seq": "many-to-many (seq2seq)",
+    "synced": "many-to-many (synced)",
+}
+
+# Colours for input, hidden and output boxes (the usual red / green / blue of RNN diagrams).
+COLOURS = {"input": "#f4b6b6", "hidden": "#b9e4b0", "output": "#b4cdf0"}
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Time steps (columns) that carry an input, a hidden state and an output box."""
+
+    kind: str
+    inputs: tuple[int, ...]
+    hidden: tuple[int, ...]
+    outputs: tuple[int, ...]
+
+
+def architecture_layout(kind: str, n_in: int = 3, n_out: int = 3) -> Layout:
+    """The boxes of one architecture.
+
+    Inputs:
+    - kind: one of ARCHITECTURES.
+    - n_in: number of input steps (ignored by one_to_one and one_to_many, which read one).
+    - n_out: number of output steps (ignored by one_to_one and many_to_one, which write one).
+
+    Returns a Layout whose tuples list the columns (0, 1, ...) holding each kind of box.
+    """
+    if kind not in ARCHITECTURES:
+        raise ValueError(f"kind: expected one of {ARCHITECTURES}, got {kind!r}")
+    if n_in < 1 or n_out < 1:
+        raise ValueError(f"n_in, n_out: expected at least 1 each, got {n_in}, {n_out}")
+    if kind == "one_to_one":
+        return Layout(kind, (0,), (0,), (0,))
+    if kind == "one_to_many":
+        steps = tuple(range(n_out))
+        return Layout(kind, (0,), steps, steps)
+    if kind == "many_to_one":
+        steps = tuple(range(n_in))
+        return Layout(kind, steps, steps, (n_in - 1,))
+    if kind == "synced":
+        steps = tuple(range(n_in))
+        return Layout(kind, steps, steps, steps)
+    # seq2seq: the encoder reads n_in steps, then the decoder writes n_out steps.
+    return Layout(
+        kind,
+        tuple(range(n_in)),
+        tuple(range(n_in + n_out)),
+        tuple(range(n_in, n_in + n_out)),
+    )
+
+
+def draw_architecture(ax, kind: str, n_in: int = 3, n_out: int = 3) -> Layout:
+    """Draw one architecture into a matplotlib Axes and return its layout."""
+    from matplotlib.patches import FancyBboxPatch
+
+    layout = architecture_layout(kind, n_in, n_out)
+    rows = {"input": 0.0, "hidden": 1.2, "output": 2.4}
+    size = 0.7
+
+    def box(col: int, row: str) -> None:
+        ax.add_patch(FancyBboxPatch(
+            (col - size / 2, rows[row] - size / 2), size, size,
+            boxstyle="round,pad=0.02", facecolor=COLOURS[row], edgecolor="black", linewidth=1,
+        ))
+
+    def arrow(x0: float, y0: float, x1: float, y1: float) -> None:
+        ax.annotate("", xy=(x1, y1), xytext=(x0, y0),
+                    arrowprops={"arrowstyle": "->", "linewidth": 1.2})
+
+    for col in layout.inputs:
+        box(col, "input")
+        arrow(col, rows["input"] + size / 2, col, rows["hidden"] - size / 2)
+    for col in layout.hidden:
+        box(col, "hidden")
+        if col + 1 in layout.hidden:  # the recurrence: the state passes to the next step
+            arrow(col + size / 2, rows["hidden"], col + 1 - size / 2, rows["hidden"])
+    for col in layout.outputs:
+        box(col, "output")
+        arrow(col, rows["hidden"] + size / 2, col, rows["output"] - size / 2)
+    if kind == "seq2seq":  # mark where reading ends and writing begins
+        boundary = len(layout.inputs) - 0.5
+        ax.axvline(boundary, color="gray", linestyle=":", linewidth=1)
+        ax.text(boundary - 0.1, -0.75, "encoder", ha="right", fontsize=8)
+        ax.text(boundary + 0.1, -0.75, "decoder", ha="left", fontsize=8)
+
+    width = max(layout.hidden) + 1
+    ax.set_xlim(-0.7, width - 0.3)
+    ax.set_ylim(-1.0, 3.0)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    ax.set_title(TITLES[kind], fontsize=10)
+    return layout
+
+
+# ------------------------------------------------------------------------------- the experiment
 
 # Training steps (minibatches) at full size and for the quick rerun in the tests.
 STEPS = {"one_to_one": 400, "one_to_many": 2500, "many_to_one": 600, "seq2seq": 5000,
@@ -101,8 +210,8 @@ def _shapes(quick: bool) -> TaskData:
 
 def task_data(name: str, quick: bool = False) -> TaskData:
     """The train and test data of one task (the same for every call)."""
-    if name not in TASKS:
-        raise ValueError(f"name: expected one of {TASKS}, got {name!r}")
+    if name not in ARCHITECTURES:
+        raise ValueError(f"name: expected one of {ARCHITECTURES}, got {name!r}")
     if name == "one_to_one":
         return _digits(quick)
     if name in ("many_to_one", "synced"):
@@ -136,26 +245,6 @@ def build_model(data: TaskData, encoder: ShapesEncoder | None = None) -> nn.Modu
 def _strip(rows: torch.Tensor) -> list[list[int]]:
     """Target rows (N, T) to lists of ids without padding and <eos>."""
     return [[t for t in row if t != IGNORE_INDEX and t != Vocab.EOS] for row in rows.tolist()]
-
-
-def sequence_scores(predicted: list[list[int]], targets: list[list[int]]) -> dict[str, float]:
-    """Exact-match rate and per-token accuracy of predicted sequences against targets.
-
-    Token accuracy compares position by position over each target's length: a missing token
-    counts as wrong, and so does a token after the target's end (it is added to the count)."""
-    exact = sum(p == t for p, t in zip(predicted, targets)) / len(targets)
-    right = sum(sum(a == b for a, b in zip(p, t)) for p, t in zip(predicted, targets))
-    total = sum(max(len(p), len(t)) for p, t in zip(predicted, targets))
-    return {"exact": exact, "token_accuracy": right / total}
-
-
-def majority_per_position(train_targets: list[list[int]], length: int) -> list[int]:
-    """The most frequent training token at each position 0..length-1: a blind decoder."""
-    guess = []
-    for pos in range(length):
-        counts = Counter(t[pos] for t in train_targets if len(t) > pos)
-        guess.append(counts.most_common(1)[0][0] if counts else Vocab.EOS)
-    return guess
 
 
 def evaluate(model: nn.Module, data: TaskData) -> dict[str, float]:

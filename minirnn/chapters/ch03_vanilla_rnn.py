@@ -1,4 +1,4 @@
-"""Chapter 3: what parameter sharing buys, measured on a motif-spotting task.
+"""Chapter 3: The vanilla RNN. What parameter sharing buys, measured on a motif-spotting task.
 
 The task: token sequences of filler tokens (ids 2 .. V-1) in which token A (id 0) and token B
 (id 1) occur once each, next to each other. At every step the target is 1 when the motif
@@ -14,15 +14,15 @@ answer at every step:
   T * 2 outputs. Each position has its own input weights and its own output unit, so what it
   learned at early positions says nothing about late ones.
 
-Both follow chapter 1's model interface (`params`, `loss(tokens, tags)`, `predict(tokens)`)
-and train with chapter 1's `fit`. Tokens are (N, T) integers; tags are (N, T) in {0, 1}.
+Both follow the interface of `minirnn.numpy.classifiers` (`params`, `loss(tokens, tags)`,
+`predict(tokens)`), extending its `ManyToOneRNN` and `FlatMLP`, and train with
+`minirnn.numpy.train.fit`. Tokens are (N, T) integers; tags are (N, T) in {0, 1}.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from minirnn.chapters.ch01_why_recurrence import FlatMLP, ManyToOneRNN, one_hot
 from minirnn.numpy import (
     rnn_backward,
     rnn_forward,
@@ -30,6 +30,8 @@ from minirnn.numpy import (
     temporal_affine_forward,
     temporal_softmax_loss,
 )
+from minirnn.numpy.classifiers import FlatMLP, ManyToOneRNN
+from minirnn.numpy.layers import one_hot
 
 MOTIF_A, MOTIF_B = 0, 1
 
@@ -83,7 +85,7 @@ def motif_tags(tokens: np.ndarray) -> np.ndarray:
 class RNNTagger(ManyToOneRNN):
     """Vanilla RNN with one output layer shared by all steps: tokens (N, T) -> tags (N, T).
 
-    Parameters as chapter 1's `ManyToOneRNN`: Wx (V, H), Wh (H, H), b (H,), W_out (H, 2),
+    Parameters as `ManyToOneRNN`'s: Wx (V, H), Wh (H, H), b (H,), W_out (H, 2),
     b_out (2,); their number does not depend on T. The loss is the mean cross-entropy per step.
     """
 
@@ -97,7 +99,7 @@ class RNNTagger(ManyToOneRNN):
     def loss(self, tokens: np.ndarray, tags: np.ndarray):
         p = self.params
         N, T = tokens.shape
-        h, rnn_cache = rnn_forward(one_hot(tokens, self.V), np.zeros((N, self.H)),
+        h, rnn_cache = rnn_forward(one_hot(tokens, self.V, name="tokens"), np.zeros((N, self.H)),
                                    p["Wx"], p["Wh"], p["b"])
         scores, affine_cache = temporal_affine_forward(h, p["W_out"], p["b_out"])
         loss, dscores = temporal_softmax_loss(scores, tags)  # summed over steps

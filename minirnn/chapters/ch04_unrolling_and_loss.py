@@ -1,13 +1,15 @@
-"""Chapter 4: the unrolled graph, the per-step losses, and masking for padded batches.
+"""Chapter 4: Unrolling and the loss. The unrolled graph and what autograd records for it.
 
 - `unrolled_graph` lists the nodes and edges of a vanilla RNN unrolled for T steps, and
-  `draw_unrolled` draws it with matplotlib;
+  `draw_unrolled` / `draw_folded` draw it with matplotlib;
 - `autograd_op_counts` counts the operations autograd recorded for a loss, to show that the
-  unrolled graph is what a framework really builds;
-- `token_weights` and `weighted_softmax_loss` make the three usual ways of reducing per-step
-  losses to one number explicit;
-- `MaskedCharRNN` is a small NumPy character model that handles right-padded batches with
-  `lengths` and a loss mask, so that a padded batch can be compared with its sequences alone.
+  unrolled graph is what a framework really builds (`minirnn.torch.memory.saved_tensor_bytes`
+  measures the memory it keeps).
+
+The chapter's losses and model live in the library, because later chapters use them too:
+`minirnn.numpy.losses` (`length_mask`, `token_weights` with the three usual reductions of
+per-step losses, `weighted_softmax_loss`) and `minirnn.numpy.models.MaskedCharRNN`, a small
+NumPy character model that handles right-padded batches with `lengths` and a loss mask.
 """
 
 from __future__ import annotations
@@ -15,18 +17,6 @@ from __future__ import annotations
 from collections import Counter
 
 import numpy as np
-
-from minirnn.numpy import (
-    rnn_backward,
-    rnn_forward,
-    temporal_affine_backward,
-    temporal_affine_forward,
-    word_embedding_backward,
-    word_embedding_forward,
-)
-
-IGNORE_INDEX = -100  # a target that is not predicted (padding), as in torch's cross_entropy
-REDUCTIONS = ("sum", "token_mean", "sequence_mean")
 
 # ------------------------------------------------------------------------------ the graph
 
@@ -162,195 +152,3 @@ def autograd_op_counts(output) -> dict[str, int]:
         counts[type(node).__name__] += 1
         stack.extend(next_node for next_node, _ in node.next_functions)
     return dict(sorted(counts.items()))
-
-
-def saved_tensor_bytes(fn) -> tuple[object, int, int]:
-    """Run fn() and measure what autograd keeps for the backward pass while it runs.
-
-    Returns (fn's result, number of tensors saved, bytes held by them). The bytes count each
-    underlying storage once: a weight matrix saved by every step is held only once, while the
-    per-step activations are new storages at every step.
-    """
-    import torch
-
-    count, storages = 0, {}
-
-    def pack(tensor):
-        nonlocal count
-        count += 1
-        storage = tensor.untyped_storage()
-        storages[storage.data_ptr()] = storage.nbytes()
-        return tensor
-
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
-        result = fn()
-    return result, count, sum(storages.values())
-
-
-# ------------------------------------------------------------------------------ the loss
-
-
-def length_mask(lengths: np.ndarray | list[int], T: int) -> np.ndarray:
-    """Boolean mask (N, T), True at the real steps t < lengths[n] of a right-padded batch."""
-    lengths = np.asarray(lengths)
-    if lengths.ndim != 1 or not np.issubdtype(lengths.dtype, np.integer):
-        raise ValueError(f"lengths: expected a 1-D integer array, got {lengths!r}")
-    if lengths.size and (lengths.min() < 1 or lengths.max() > T):
-        raise ValueError(f"lengths: expected values in [1, {T}], "
-                         f"got [{lengths.min()}, {lengths.max()}]")
-    return np.arange(T)[None, :] < lengths[:, None]
-
-
-def token_weights(mask: np.ndarray, reduction: str) -> np.ndarray:
-    """The weight each step's loss gets in the scalar loss, shape (N, T) like mask.
-
-    - "sum": summed over steps, averaged over the N sequences (the course's convention,
-      CS231n's): every real token weighs 1 / N.
-    - "token_mean": the mean over all real tokens of the batch: every one weighs
-      1 / (number of real tokens).
-    - "sequence_mean": each sequence's mean over its own tokens, then the mean over sequences:
-      a token of sequence n weighs 1 / (N * length_n), so short sequences' tokens weigh more.
-    """
-    mask = np.asarray(mask)
-    if mask.ndim != 2 or mask.dtype != bool:
-        raise ValueError(f"mask: expected a (N, T) boolean array, got shape {mask.shape} "
-                         f"dtype {mask.dtype}")
-    if reduction not in REDUCTIONS:
-        raise ValueError(f"reduction: expected one of {REDUCTIONS}, got {reduction!r}")
-    N = mask.shape[0]
-    m = mask.astype(np.float64)
-    if reduction == "sum":
-        return m / N
-    if reduction == "token_mean":
-        return m / m.sum()
-    lengths = m.sum(axis=1, keepdims=True)
-    if np.any(lengths == 0):
-        raise ValueError("mask: every sequence needs at least one real step for 'sequence_mean'")
-    return m / (N * lengths)
-
-
-def per_step_losses(scores: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Cross-entropy -log softmax(scores[n, t])[y[n, t]] at every step: (N, T, V), (N, T) -> (N, T).
-
-    Targets equal to IGNORE_INDEX get loss 0.
-    """
-    N, T, V = scores.shape
-    if y.shape != (N, T):
-        raise ValueError(f"y: expected shape {(N, T)} to match scores, got {y.shape}")
-    shifted = scores - scores.max(axis=-1, keepdims=True)
-    log_probs = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
-    safe_y = np.where(y == IGNORE_INDEX, 0, y)
-    losses = -np.take_along_axis(log_probs, safe_y[..., None], axis=-1)[..., 0]
-    return np.where(y == IGNORE_INDEX, 0.0, losses)
-
-
-def weighted_softmax_loss(scores: np.ndarray, y: np.ndarray,
-                          weights: np.ndarray) -> tuple[float, np.ndarray]:
-    """sum_{n,t} weights[n, t] * cross-entropy at (n, t), and its gradient (N, T, V).
-
-    scores (N, T, V); y (N, T) ids in [0, V) (or IGNORE_INDEX where weights is 0); weights (N, T).
-    With weights = mask / N this is `minirnn.numpy.temporal_softmax_loss`.
-    """
-    if weights.shape != y.shape:
-        raise ValueError(f"weights: expected shape {y.shape} to match y, got {weights.shape}")
-    if np.any((y == IGNORE_INDEX) & (weights != 0)):
-        raise ValueError("weights: a step with target IGNORE_INDEX must have weight 0")
-    loss = float(np.sum(weights * per_step_losses(scores, y)))
-    probs = np.exp(scores - scores.max(axis=-1, keepdims=True))
-    probs /= probs.sum(axis=-1, keepdims=True)
-    N, T, V = scores.shape
-    safe_y = np.where(y == IGNORE_INDEX, 0, y)
-    probs[np.arange(N)[:, None], np.arange(T)[None, :], safe_y] -= 1.0
-    return loss, probs * weights[..., None]
-
-
-# ------------------------------------------------------------------------------ the model
-
-
-class MaskedCharRNN:
-    """Embedding -> vanilla RNN -> per-step scores, for right-padded batches.
-
-    Parameters: W_embed (V, E), Wx (E, H), Wh (H, H), b (H,), W_out (H, V), b_out (V,).
-    Inputs x (N, T) are token ids; targets y (N, T) are ids, or IGNORE_INDEX at padded steps.
-    A padded batch must be right-padded: sequence n is real for t < lengths[n], where
-    lengths[n] is the number of its targets that are not IGNORE_INDEX.
-    """
-
-    def __init__(self, V: int, H: int, E: int | None = None, seed: int = 0,
-                 out_scale: float = 1.0):
-        rng = np.random.default_rng(seed)
-        E = E or H
-        self.V, self.H, self.E = V, H, E
-        self.params = {
-            "W_embed": rng.normal(0.0, 1.0, (V, E)),
-            "Wx": rng.normal(0.0, 1.0 / np.sqrt(E), (E, H)),
-            "Wh": rng.normal(0.0, 1.0 / np.sqrt(H), (H, H)),
-            "b": np.zeros(H),
-            "W_out": rng.normal(0.0, out_scale / np.sqrt(H), (H, V)),
-            "b_out": np.zeros(V),
-        }
-
-    def _lengths(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        if y.shape != x.shape:
-            raise ValueError(f"y: expected shape {x.shape} to match x, got {y.shape}")
-        mask = y != IGNORE_INDEX
-        lengths = mask.sum(axis=1)
-        if not np.array_equal(mask, length_mask(lengths, x.shape[1])):
-            raise ValueError("y: expected right padding (IGNORE_INDEX only after the last "
-                             "real target of each row)")
-        return lengths
-
-    def forward(self, x: np.ndarray, y: np.ndarray, use_lengths: bool = True):
-        """Scores (N, T, V) and the caches; the RNN stops at each row's length if use_lengths."""
-        p = self.params
-        lengths = self._lengths(x, y) if use_lengths else None
-        emb, emb_cache = word_embedding_forward(x, p["W_embed"])
-        h0 = np.zeros((x.shape[0], self.H))
-        h, rnn_cache = rnn_forward(emb, h0, p["Wx"], p["Wh"], p["b"], lengths=lengths)
-        scores, out_cache = temporal_affine_forward(h, p["W_out"], p["b_out"])
-        return scores, h, (emb_cache, rnn_cache, out_cache)
-
-    def step_losses(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """Per-step cross-entropy (N, T), 0 at padded steps."""
-        return per_step_losses(self.forward(x, y)[0], y)
-
-    def loss(self, x: np.ndarray, y: np.ndarray, reduction: str = "sum",
-             use_lengths: bool = True, mask: np.ndarray | None = None):
-        """Scalar loss and gradients (a dict like params).
-
-        reduction: see `token_weights`; "sum" is the course's convention. mask: (N, T) boolean,
-        default y != IGNORE_INDEX. use_lengths=False runs the RNN over the padding as if it
-        were real input (the mask then still decides which steps count).
-        """
-        scores, _, (emb_cache, rnn_cache, out_cache) = self.forward(x, y, use_lengths)
-        mask = (y != IGNORE_INDEX) if mask is None else mask
-        loss, dscores = weighted_softmax_loss(scores, y, token_weights(mask, reduction))
-        dh, dW_out, db_out = temporal_affine_backward(dscores, out_cache)
-        demb, _, dWx, dWh, db = rnn_backward(dh, rnn_cache)
-        dW_embed = word_embedding_backward(demb, emb_cache)
-        return loss, {"W_embed": dW_embed, "Wx": dWx, "Wh": dWh, "b": db,
-                      "W_out": dW_out, "b_out": db_out}
-
-    def final_states(self, x: np.ndarray, y: np.ndarray, use_lengths: bool = True) -> np.ndarray:
-        """Each row's state (N, H) after its last real step (after step T if not use_lengths)."""
-        _, h, _ = self.forward(x, y, use_lengths)
-        last = self._lengths(x, y) - 1 if use_lengths else np.full(len(x), x.shape[1] - 1)
-        return h[np.arange(len(x)), last]
-
-
-def pad_sequences(inputs: list[np.ndarray], targets: list[np.ndarray],
-                  pad_id: int) -> tuple[np.ndarray, np.ndarray]:
-    """Right-pad lists of 1-D id arrays to (N, T_max): inputs with pad_id, targets with
-    IGNORE_INDEX."""
-    if len(inputs) != len(targets) or not inputs:
-        raise ValueError(f"inputs, targets: expected two non-empty lists of equal length, got "
-                         f"{len(inputs)} and {len(targets)}")
-    T = max(len(s) for s in inputs)
-    x = np.full((len(inputs), T), pad_id, dtype=np.int64)
-    y = np.full((len(inputs), T), IGNORE_INDEX, dtype=np.int64)
-    for n, (xs, ys) in enumerate(zip(inputs, targets)):
-        if len(xs) != len(ys):
-            raise ValueError(f"targets[{n}]: expected length {len(xs)} like inputs[{n}], "
-                             f"got {len(ys)}")
-        x[n, : len(xs)], y[n, : len(ys)] = xs, ys
-    return x, y

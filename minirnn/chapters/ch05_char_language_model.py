@@ -1,6 +1,6 @@
-"""Chapter 5's measurements: the lecture's 'hello' example as a tiny NumPy RNN, the floor a
-model without memory cannot go below, count-based baselines in bits per character, and two
-measures of generated text.
+"""Chapter 5: A character-level language model. The lecture's 'hello' example
+as a tiny NumPy RNN, the floor a model without memory cannot go below, count-based baselines
+in bits per character, and two measures of generated text.
 
 - `hello_example`, `HelloRNN`, `train_hello`: the four-step example, worked exactly.
 - `memoryless_floor_nats`: the lowest total loss of any model that sees only the current input.
@@ -16,8 +16,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from minirnn.chapters.ch07_bptt import rnn_lm_loss
 from minirnn.numpy import Adam, rnn_forward, temporal_affine_forward
+from minirnn.numpy.layers import one_hot
+from minirnn.numpy.models import rnn_lm_loss
 
 
 def hello_example() -> tuple[str, np.ndarray, np.ndarray]:
@@ -84,19 +85,19 @@ class HelloRNN:
         h (T, H), scores (T, V), probs (T, V), step_loss (T,) in nats, loss (the sum)."""
         x, y = _check_ids("x", x, self.V), _check_ids("y", y, self.V)
         p = self.params
-        one_hot = np.eye(self.V)[x]
-        h, _ = rnn_forward(one_hot[None], np.zeros((1, self.H)), p["Wx"], p["Wh"], p["b"])
+        inputs = one_hot(x, self.V)  # (T, V)
+        h, _ = rnn_forward(inputs[None], np.zeros((1, self.H)), p["Wx"], p["Wh"], p["b"])
         scores, _ = temporal_affine_forward(h, p["Wy"], p["by"])
         shifted = scores[0] - scores[0].max(axis=1, keepdims=True)
         probs = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
         step_loss = -np.log(probs[np.arange(len(y)), y])
-        return {"one_hot": one_hot, "h": h[0], "scores": scores[0], "probs": probs,
+        return {"one_hot": inputs, "h": h[0], "scores": scores[0], "probs": probs,
                 "step_loss": step_loss, "loss": float(step_loss.sum())}
 
     def loss(self, x: np.ndarray, y: np.ndarray) -> tuple[float, dict[str, np.ndarray]]:
         """Total loss over the T steps (nats) and gradients with the keys of params."""
-        one_hot = np.eye(self.V)[_check_ids("x", x, self.V)][None]
-        loss, grads = rnn_lm_loss(self.params, one_hot, _check_ids("y", y, self.V)[None],
+        inputs = one_hot(_check_ids("x", x, self.V), self.V)[None]  # (1, T, V)
+        loss, grads = rnn_lm_loss(self.params, inputs, _check_ids("y", y, self.V)[None],
                                   np.zeros((1, self.H)))
         grads = {name: grads[name] for name in self.params}  # not those of x and h0
         if not self.memory:

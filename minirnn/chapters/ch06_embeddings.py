@@ -1,4 +1,4 @@
-"""Chapter 6's measurements: an embedding as a one-hot product or a lookup, its cost, its
+"""Chapter 6: Embeddings. An embedding as a one-hot product or a lookup, its cost, its
 backward pass as a scatter-add, and what a character model learns in it.
 
 - `embed_by_matmul` / `embed_by_lookup`: the same vectors, by a (n, V) @ (V, D) product or by
@@ -20,6 +20,10 @@ import numpy as np
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from minirnn.numpy.layers import one_hot
+from minirnn.torch.models import CharLM
+from minirnn.torch.train import Trainer
+
 METHODS = ("matmul", "lookup")
 
 
@@ -36,14 +40,6 @@ def _check_method(method: str) -> str:
     if method not in METHODS:
         raise ValueError(f"method: expected one of {METHODS}, got {method!r}")
     return method
-
-
-def one_hot(ids: np.ndarray, V: int, dtype: type = np.float64) -> np.ndarray:
-    """Ids of shape S to one-hot rows of shape S + (V,)."""
-    ids = _check_ids(ids, V)
-    out = np.zeros(ids.shape + (V,), dtype=dtype)
-    np.put_along_axis(out, ids[..., None], 1, axis=-1)
-    return out
 
 
 def embed_by_matmul(ids: np.ndarray, W: np.ndarray) -> np.ndarray:
@@ -149,13 +145,29 @@ def dropped_contributions(ids: np.ndarray) -> int:
 # --------------------------------------------------------------------------- learned
 
 
+class RandomWindows:
+    """Batches of batch_size windows of seq_len + 1 ids, each starting at a random position of
+    ids (L,): next_batch() returns inputs x and next-character targets y, both (N, seq_len)."""
+
+    def __init__(self, ids: torch.Tensor, batch_size: int, seq_len: int, seed: int = 0) -> None:
+        self.ids, self.batch_size = ids, batch_size
+        self.generator = torch.Generator().manual_seed(seed)
+        self.offsets = torch.arange(seq_len + 1)
+
+    def next_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
+        last_start = len(self.ids) - len(self.offsets)
+        starts = torch.randint(last_start, (self.batch_size,), generator=self.generator)
+        window = self.ids[starts[:, None] + self.offsets]
+        return window[:, :-1], window[:, 1:]
+
+
 def train_char_embedding(ids: torch.Tensor, vocab_size: int, embed_size: int = 16,
                          hidden_size: int = 128, steps: int = 600, batch_size: int = 32,
                          seq_len: int = 32, lr: float = 3e-3, seed: int = 0
                          ) -> tuple[np.ndarray, list[float]]:
-    """Train a character model (embedding -> tanh RNN -> linear) on random windows of `ids`
-    with Adam, and return its embedding table (V, embed_size) and the loss per step in
-    nats per character.
+    """Train a character model (embedding -> tanh RNN -> linear, a `CharLM`) on random windows
+    of `ids` with Adam, and return its embedding table (V, embed_size) and the loss per step
+    in nats per character.
 
     ids: (L,) LongTensor of character ids in [0, vocab_size).
     """
@@ -164,26 +176,10 @@ def train_char_embedding(ids: torch.Tensor, vocab_size: int, embed_size: int = 1
     if len(ids) <= seq_len + 1:
         raise ValueError(f"ids: expected more than {seq_len + 1} ids, got {len(ids)}")
     torch.manual_seed(seed)
-    embed = torch.nn.Embedding(vocab_size, embed_size)
-    rnn = torch.nn.RNN(embed_size, hidden_size, batch_first=True)
-    head = torch.nn.Linear(hidden_size, vocab_size)
-    params = [*embed.parameters(), *rnn.parameters(), *head.parameters()]
-    opt = torch.optim.Adam(params, lr=lr)
-    g = torch.Generator().manual_seed(seed)
-    offsets = torch.arange(seq_len + 1)
-    losses = []
-    for _ in range(steps):
-        starts = torch.randint(len(ids) - seq_len - 1, (batch_size,), generator=g)
-        window = ids[starts[:, None] + offsets]
-        h, _ = rnn(embed(window[:, :-1]))
-        loss = torch.nn.functional.cross_entropy(head(h).reshape(-1, vocab_size),
-                                                 window[:, 1:].reshape(-1))
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        opt.step()
-        losses.append(loss.item())
-    return embed.weight.detach().numpy().copy(), losses
+    model = CharLM(vocab_size, embed_size=embed_size, hidden_size=hidden_size, cell="rnn")
+    windows = RandomWindows(ids, batch_size, seq_len, seed=seed)
+    history = Trainer(model, windows, lr=lr, clip_norm=1.0, progress=False).fit(steps)
+    return model.embed.weight.detach().numpy().copy(), history["loss"]
 
 
 def pca_2d(W: np.ndarray, unit_rows: bool = False) -> tuple[np.ndarray, np.ndarray]:

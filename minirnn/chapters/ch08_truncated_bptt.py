@@ -1,7 +1,7 @@
-"""Chapter 8's measurements: what truncated backpropagation through time keeps and costs.
+"""Chapter 8: Truncated backpropagation through time. What it keeps and what it costs.
 
-- `saved_tensor_bytes`: the bytes autograd holds for the backward pass of a computation,
-  counted with `torch.autograd.graph.saved_tensors_hooks` (each storage once).
+- the bytes autograd holds for the backward pass of a chunk are measured with the library's
+  `minirnn.torch.memory.saved_tensor_bytes` (chapter 4 uses it too);
 - `gradient_reach`, `reach_share`: which output steps send gradient to the input L steps
   before them when the gradient is cut every k steps, measured by autograd and by formula.
 - `delayed_echo_stream`, `train_delayed_echo`: the task y_t = x_{t-L} on random bits, trained
@@ -15,7 +15,6 @@ Batches are batch-first: ids (N, T); "chunk" means the k steps between two gradi
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -23,29 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from minirnn.data.text import TBPTTBatcher
-
-# --------------------------------------------------------------------------- memory
-
-
-def saved_tensor_bytes(compute: Callable[[], torch.Tensor]) -> int:
-    """Bytes of the tensors autograd saves for the backward pass while `compute()` runs.
-
-    Every tensor an operation saves goes through the pack hook; several saved tensors can share
-    one storage (a weight saved by every step, views of one buffer), so each storage is counted
-    once, at its full size. `compute` should build the graph (e.g. return a loss); nothing is
-    run backward.
-    """
-    storages: dict[int, int] = {}
-
-    def pack(t: torch.Tensor) -> torch.Tensor:
-        storage = t.untyped_storage()
-        storages[storage.data_ptr()] = storage.nbytes()
-        return t
-
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        compute()
-    return sum(storages.values())
-
+from minirnn.torch import RNN
 
 # --------------------------------------------------------------------------- gradient reach
 
@@ -70,7 +47,9 @@ def gradient_reach(k: int, lag: int, T: int = 48, hidden_size: int = 8, seed: in
     if T < 1 or k < 1 or lag < 0:
         raise ValueError(f"T, k, lag: expected T >= 1, k >= 1, lag >= 0, got {T}, {k}, {lag}")
     torch.manual_seed(seed)
-    rnn = nn.RNN(1, hidden_size, batch_first=True, dtype=torch.float64)
+    # the readable time loop: autograd records every step, and the batched backward below
+    # (a vmap over the rows of the Jacobian) runs through it
+    rnn = RNN(1, hidden_size, batch_first=True, impl="steps", dtype=torch.float64)
     x = torch.randn(1, T, 1, dtype=torch.float64, requires_grad=True)
     outputs, h = [], None
     for start in range(0, T, k):
@@ -110,7 +89,7 @@ class EchoRNN(nn.Module):
     def __init__(self, hidden_size: int = 32) -> None:
         super().__init__()
         self.embed = nn.Embedding(2, 4)
-        self.rnn = nn.RNN(4, hidden_size, batch_first=True)
+        self.rnn = RNN(4, hidden_size, batch_first=True)
         self.head = nn.Linear(hidden_size, 2)
 
     def forward(self, x: torch.Tensor, h: torch.Tensor | None = None):
@@ -136,6 +115,10 @@ def train_delayed_echo(k: int, lag: int = 8, hidden_size: int = 32, steps: int =
     bits of batch_size endless streams, carries the state forward and cuts the gradient.
 
     Returns the model and the loss (nats per counted step) of every training step.
+
+    The loop is written out rather than run by `Trainer`: inputs and targets are two streams
+    (y is x delayed by `lag`), which a TBPTTBatcher (one stream, the next id as target) cannot
+    express.
     """
     if k < 1:
         raise ValueError(f"k: expected k >= 1, got {k}")

@@ -25,7 +25,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from minirnn.chapters.ch02_five_architectures import majority_per_position, sequence_scores
 from minirnn.chapters.ch09_attention import AttentionCaptioner
 from minirnn.data.shapes import (
     COLOURS,
@@ -39,6 +38,7 @@ from minirnn.data.shapes import (
     shape_mask,
 )
 from minirnn.data.tokens import IGNORE_INDEX, Vocab, pad_batch
+from minirnn.metrics import majority_per_position, sequence_scores
 from minirnn.torch import decode
 from minirnn.torch.models import CaptioningModel, ShapesEncoder, pretrain_encoder
 from minirnn.torch.train import RandomBatches, Trainer, seed_everything

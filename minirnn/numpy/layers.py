@@ -141,3 +141,20 @@ def temporal_softmax_loss(
     dx2 *= m2[:, None] / N
     return float(loss), dx2.reshape(N, T, V).astype(x.dtype, copy=False)
     # END SOLUTION
+
+
+def one_hot(ids: np.ndarray, V: int, dtype: type = np.float64, name: str = "ids") -> np.ndarray:
+    """Token ids of any shape S to one-hot rows of shape S + (V,): id v becomes row v of the
+    identity. A one-hot row times a weight matrix (V, D) picks that matrix's row v, which is
+    what `word_embedding_forward` does without building the rows.
+
+    name: the argument named in the error for ids that are not integers in [0, V).
+    """
+    ids = np.asarray(ids)
+    if not np.issubdtype(ids.dtype, np.integer):
+        raise TypeError(f"{name}: expected an integer array, got dtype {ids.dtype}")
+    if ids.size and (ids.min() < 0 or ids.max() >= V):
+        raise IndexError(f"{name}: expected ids in [0, {V}), got [{ids.min()}, {ids.max()}]")
+    out = np.zeros(ids.shape + (V,), dtype=dtype)
+    np.put_along_axis(out, ids[..., None], 1, axis=-1)
+    return out

@@ -1,12 +1,16 @@
-"""Two complete models built from the layers, in pure NumPy.
+"""Complete models built from the layers, in pure NumPy.
 
 - CharRNN: a character-level language model (embedding -> RNN/LSTM/GRU -> affine -> softmax),
   trained with `loss` and sampled with a temperature.
 - CaptioningRNN: an image-captioning decoder: image features projected to the initial hidden
   state h0, word embeddings in, a vocabulary distribution out at every step; NULL padding is
   masked out of the loss; greedy sampling.
+- MaskedCharRNN: embedding -> vanilla RNN -> scores for right-padded batches, with `lengths`,
+  a loss mask and a choice of reduction (chapter 4; chapters 7 and 10 train it too).
+- rnn_lm_loss: the smallest language model as one function of its parameters (vanilla RNN,
+  per-step scores, summed softmax loss), with the gradients of every input (chapters 5, 7).
 
-Both keep their weights in `model.params` (name -> array) and return gradients under the
+All keep their weights in `model.params` (name -> array) and return gradients under the
 same names, ready for an optimizer from minirnn.numpy.optim.
 """
 
@@ -22,6 +26,13 @@ from minirnn.numpy.layers import (
     temporal_softmax_loss,
     word_embedding_backward,
     word_embedding_forward,
+)
+from minirnn.numpy.losses import (
+    IGNORE_INDEX,
+    length_mask,
+    per_step_losses,
+    token_weights,
+    weighted_softmax_loss,
 )
 from minirnn.numpy.lstm import lstm_backward, lstm_forward, lstm_step_forward
 from minirnn.numpy.rnn import rnn_backward, rnn_forward, rnn_step_forward
@@ -273,3 +284,91 @@ class CaptioningRNN:
                     words.append(self.idx_to_word[int(idx)])
             texts.append(" ".join(words))
         return texts
+
+
+class MaskedCharRNN:
+    """Embedding -> vanilla RNN -> per-step scores, for right-padded batches.
+
+    Parameters: W_embed (V, E), Wx (E, H), Wh (H, H), b (H,), W_out (H, V), b_out (V,).
+    Inputs x (N, T) are token ids; targets y (N, T) are ids, or IGNORE_INDEX at padded steps.
+    A padded batch must be right-padded: sequence n is real for t < lengths[n], where
+    lengths[n] is the number of its targets that are not IGNORE_INDEX.
+    """
+
+    def __init__(self, V: int, H: int, E: int | None = None, seed: int = 0,
+                 out_scale: float = 1.0):
+        rng = np.random.default_rng(seed)
+        E = E or H
+        self.V, self.H, self.E = V, H, E
+        self.params = {
+            "W_embed": rng.normal(0.0, 1.0, (V, E)),
+            "Wx": rng.normal(0.0, 1.0 / np.sqrt(E), (E, H)),
+            "Wh": rng.normal(0.0, 1.0 / np.sqrt(H), (H, H)),
+            "b": np.zeros(H),
+            "W_out": rng.normal(0.0, out_scale / np.sqrt(H), (H, V)),
+            "b_out": np.zeros(V),
+        }
+
+    def _lengths(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        if y.shape != x.shape:
+            raise ValueError(f"y: expected shape {x.shape} to match x, got {y.shape}")
+        mask = y != IGNORE_INDEX
+        lengths = mask.sum(axis=1)
+        if not np.array_equal(mask, length_mask(lengths, x.shape[1])):
+            raise ValueError("y: expected right padding (IGNORE_INDEX only after the last "
+                             "real target of each row)")
+        return lengths
+
+    def forward(self, x: np.ndarray, y: np.ndarray, use_lengths: bool = True):
+        """Scores (N, T, V) and the caches; the RNN stops at each row's length if use_lengths."""
+        p = self.params
+        lengths = self._lengths(x, y) if use_lengths else None
+        emb, emb_cache = word_embedding_forward(x, p["W_embed"])
+        h0 = np.zeros((x.shape[0], self.H))
+        h, rnn_cache = rnn_forward(emb, h0, p["Wx"], p["Wh"], p["b"], lengths=lengths)
+        scores, out_cache = temporal_affine_forward(h, p["W_out"], p["b_out"])
+        return scores, h, (emb_cache, rnn_cache, out_cache)
+
+    def step_losses(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Per-step cross-entropy (N, T), 0 at padded steps."""
+        return per_step_losses(self.forward(x, y)[0], y)
+
+    def loss(self, x: np.ndarray, y: np.ndarray, reduction: str = "sum",
+             use_lengths: bool = True, mask: np.ndarray | None = None):
+        """Scalar loss and gradients (a dict like params).
+
+        reduction: see `token_weights`; "sum" is the course's convention. mask: (N, T) boolean,
+        default y != IGNORE_INDEX. use_lengths=False runs the RNN over the padding as if it
+        were real input (the mask then still decides which steps count).
+        """
+        scores, _, (emb_cache, rnn_cache, out_cache) = self.forward(x, y, use_lengths)
+        mask = (y != IGNORE_INDEX) if mask is None else mask
+        loss, dscores = weighted_softmax_loss(scores, y, token_weights(mask, reduction))
+        dh, dW_out, db_out = temporal_affine_backward(dscores, out_cache)
+        demb, _, dWx, dWh, db = rnn_backward(dh, rnn_cache)
+        dW_embed = word_embedding_backward(demb, emb_cache)
+        return loss, {"W_embed": dW_embed, "Wx": dWx, "Wh": dWh, "b": db,
+                      "W_out": dW_out, "b_out": db_out}
+
+    def final_states(self, x: np.ndarray, y: np.ndarray, use_lengths: bool = True) -> np.ndarray:
+        """Each row's state (N, H) after its last real step (after step T if not use_lengths)."""
+        _, h, _ = self.forward(x, y, use_lengths)
+        last = self._lengths(x, y) - 1 if use_lengths else np.full(len(x), x.shape[1] - 1)
+        return h[np.arange(len(x)), last]
+
+
+def rnn_lm_loss(params: dict[str, np.ndarray], x: np.ndarray, y: np.ndarray,
+                h0: np.ndarray) -> tuple[float, dict[str, np.ndarray]]:
+    """Loss and gradients of RNN + per-step scores + softmax loss (summed over T, mean over N).
+
+    Inputs: params with Wx (D, H), Wh (H, H), b (H,), Wy (H, V), by (V,); x (N, T, D) floats;
+    y (N, T) targets in [0, V); h0 (N, H). Returns (loss, grads) where grads has a key for
+    each parameter and for "x" and "h0".
+    """
+    p = params
+    h, rnn_cache = rnn_forward(x, h0, p["Wx"], p["Wh"], p["b"])
+    scores, affine_cache = temporal_affine_forward(h, p["Wy"], p["by"])
+    loss, dscores = temporal_softmax_loss(scores, y)
+    dh, dWy, dby = temporal_affine_backward(dscores, affine_cache)
+    dx, dh0, dWx, dWh, db = rnn_backward(dh, rnn_cache)
+    return loss, {"Wx": dWx, "Wh": dWh, "b": db, "Wy": dWy, "by": dby, "x": dx, "h0": dh0}

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-import minirnn.chapters.ch01_why_recurrence as toy
 from minirnn.chapters import ch03_vanilla_rnn as sharing
+from minirnn.convert import from_torch
 from minirnn.numpy import rnn_backward, rnn_forward, rnn_step_backward, rnn_step_forward
+from minirnn.numpy.train import count_params, fit
 from minirnn.torch import RNN as MiniRNN
 
 
@@ -51,14 +52,14 @@ def test_rnn_detects_a_pattern_at_unseen_positions_and_flat_mlp_does_not():
     tokens, _, _ = sharing.motif_task(4000, T, np.arange(6), seed=1)
     tags = sharing.motif_tags(tokens)
     rnn, mlp = sharing.RNNTagger(V=6, H=16), sharing.FlatMLPTagger(T=T, V=6, H=16)
-    toy.fit(rnn, tokens, tags, steps=400, seed=0)
-    toy.fit(mlp, tokens, tags, steps=400, seed=0)
+    fit(rnn, tokens, tags, steps=400, seed=0)
+    fit(mlp, tokens, tags, steps=400, seed=0)
     rnn_acc = sharing.accuracy_by_position(rnn, T)
     mlp_acc = sharing.accuracy_by_position(mlp, T)
     assert rnn_acc[:6].mean() >= 0.95 and mlp_acc[:6].mean() >= 0.95
     assert rnn_acc[6:].min() >= 0.95
     assert abs(mlp_acc[6:].mean() - 0.5) <= 0.1
-    assert toy.count_params(rnn) < toy.count_params(mlp)
+    assert count_params(rnn) < count_params(mlp)
 
     # the trained state: identical before the pair, apart at it, fading (not vanishing) after
     start = 12
@@ -92,9 +93,7 @@ def test_numpy_rnn_matches_torch_nn_rnn_and_minirnn_torch_rnn():
     torch.manual_seed(0)
     N, T, D, H = 3, 7, 4, 5
     ref = torch.nn.RNN(D, H, batch_first=True, dtype=torch.float64)
-    sd = {k: v.detach().numpy() for k, v in ref.state_dict().items()}
-    Wx, Wh = sd["weight_ih_l0"].T, sd["weight_hh_l0"].T
-    b = sd["bias_ih_l0"] + sd["bias_hh_l0"]
+    [(Wx, Wh, b)] = from_torch(ref)  # Wx = weight_ih_l0.T, Wh = weight_hh_l0.T, b = sum of biases
     x = torch.randn(N, T, D, dtype=torch.float64)
     h0 = torch.randn(1, N, H, dtype=torch.float64)
     mini = MiniRNN(D, H, batch_first=True, dtype=torch.float64)

@@ -9,16 +9,6 @@ import torch
 import minirnn.chapters.ch06_embeddings as emb
 
 
-def test_one_hot_rows_and_errors():
-    oh = emb.one_hot(np.array([[2, 0]]), 3)
-    assert oh.shape == (1, 2, 3)
-    assert np.array_equal(oh[0], [[0, 0, 1], [1, 0, 0]])
-    with pytest.raises(IndexError, match=r"ids: expected ids in \[0, 3\), got \[0, 3\]"):
-        emb.one_hot(np.array([0, 3]), 3)
-    with pytest.raises(TypeError, match="ids: expected an integer array"):
-        emb.one_hot(np.array([0.0, 1.0]), 3)
-
-
 def test_matmul_and_lookup_give_the_same_vectors():
     rng = np.random.default_rng(0)
     W = rng.normal(size=(7, 5))

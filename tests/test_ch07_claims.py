@@ -5,8 +5,6 @@ from __future__ import annotations
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-import minirnn.chapters.ch01_why_recurrence as toy
-from minirnn.chapters import ch04_unrolling_and_loss as unrolling
 from minirnn.chapters import ch07_bptt as bptt
 from minirnn.data.text import CharVocab, load_corpus
 from minirnn.numpy import (
@@ -19,6 +17,9 @@ from minirnn.numpy import (
     temporal_softmax_loss,
     word_embedding_forward,
 )
+from minirnn.numpy.lags import lag_decomposition, truncation_error
+from minirnn.numpy.models import MaskedCharRNN, rnn_lm_loss
+from minirnn.numpy.train import fit
 
 
 def _small_lm(seed=1, N=2, T=6, D=3, H=5, V=4):
@@ -59,9 +60,9 @@ def test_partial_for_total_fails_everywhere_and_off_by_one_only_on_dWh():
     cache, dh_local = _local_gradients(params, x, y, h0)
     numeric = {
         "Wx": eval_numerical_gradient(
-            lambda W: bptt.rnn_lm_loss(params | {"Wx": W}, x, y, h0)[0], params["Wx"].copy()),
+            lambda W: rnn_lm_loss(params | {"Wx": W}, x, y, h0)[0], params["Wx"].copy()),
         "Wh": eval_numerical_gradient(
-            lambda W: bptt.rnn_lm_loss(params | {"Wh": W}, x, y, h0)[0], params["Wh"].copy()),
+            lambda W: rnn_lm_loss(params | {"Wh": W}, x, y, h0)[0], params["Wh"].copy()),
     }
     errors = {}
     for variant in bptt.VARIANTS:
@@ -76,7 +77,7 @@ def test_partial_for_total_fails_everywhere_and_off_by_one_only_on_dWh():
 def test_lags_sum_to_dWh_and_lag_zero_is_the_partial_only_gradient():
     params, x, y, h0 = _small_lm()
     cache, dh_local = _local_gradients(params, x, y, h0)
-    dec = bptt.lag_decomposition(cache["states"], params["Wh"], dh_local)
+    dec = lag_decomposition(cache["states"], params["Wh"], dh_local)
     assert np.allclose(dec["by_lag"].sum(axis=0), rnn_backward(dh_local, cache)[3], atol=1e-12)
     partial = bptt.manual_bptt(x, cache["states"], params["Wx"], params["Wh"], dh_local,
                                "partial_only")[3]
@@ -90,7 +91,7 @@ def _decompose(model, x_ids, y_ids):
     scores, affine_cache = temporal_affine_forward(h, p["W_out"], p["b_out"])
     loss, dscores = temporal_softmax_loss(scores, y_ids)
     dh_local = temporal_affine_backward(dscores, affine_cache)[0]
-    dec = bptt.lag_decomposition(cache["states"], p["Wh"], dh_local)
+    dec = lag_decomposition(cache["states"], p["Wh"], dh_local)
     dec["dWh"] = rnn_backward(dh_local, cache)[3]
     dec["bits"] = loss / x_ids.shape[1] / np.log(2)
     return dec
@@ -103,10 +104,10 @@ def test_long_lags_are_swamped_but_the_gradient_does_not_vanish():
     T = 64
     n = (len(ids) - 1) // T
     inputs, targets = ids[: n * T].reshape(n, T), ids[1: n * T + 1].reshape(n, T)
-    model = unrolling.MaskedCharRNN(V=len(vocab), H=64, E=32, seed=0)
+    model = MaskedCharRNN(V=len(vocab), H=64, E=32, seed=0)
     with threadpool_limits(1):
         before = _decompose(model, inputs[-16:], targets[-16:])
-        toy.fit(model, inputs[:-16], targets[:-16], steps=300, batch_size=32, lr=0.01, seed=0)
+        fit(model, inputs[:-16], targets[:-16], steps=300, batch_size=32, lr=0.01, seed=0)
         after = _decompose(model, inputs[-16:], targets[-16:])
     assert after["bits"] < 3.5 < before["bits"]
     assert 0.2 < np.linalg.norm(after["dWh"]) / np.linalg.norm(before["dWh"]) < 5
@@ -116,7 +117,7 @@ def test_long_lags_are_swamped_but_the_gradient_does_not_vanish():
         assert np.linalg.norm(dec["dWh"]) > 1.0
         assert np.all(norms[: T - 1] > 0) and norms[T - 1] == 0
         assert norms[20] < 1e-2 * norms[0]
-        assert bptt.truncation_error(dec["by_lag"])[19] < 1e-2
+        assert truncation_error(dec["by_lag"])[19] < 1e-2
         rate = (norms[40] / norms[10]) ** (1 / 30)
         assert 0.5 < rate < 0.9
     gamma = after["gamma_norm"]

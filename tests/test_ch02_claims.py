@@ -3,18 +3,14 @@ and the stored full-size results say the same."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 from threadpoolctl import threadpool_limits
 
 from minirnn.chapters import ch02_five_architectures as arch
+from minirnn.results import load_json, results_path
 
-RESULTS = Path(__file__).resolve().parent.parent / "minirnn" / "results" / "architectures"
 
-
-@pytest.mark.parametrize("name", arch.TASKS)
+@pytest.mark.parametrize("name", arch.ARCHITECTURES)
 def test_quick_run_beats_the_input_blind_baseline(name):
     with threadpool_limits(1):
         run = arch.run_task(name, quick=True)
@@ -24,8 +20,9 @@ def test_quick_run_beats_the_input_blind_baseline(name):
 
 
 def test_stored_full_size_results_beat_their_baselines():
-    stored = json.loads((RESULTS / "results.json").read_text())
-    assert sorted(stored) == sorted(arch.TASKS)
+    stored = load_json("architectures", "results.json")
+    assert sorted(stored) == sorted(arch.ARCHITECTURES)
     for name, r in stored.items():
         assert arch.beats_chance(r["score"], r["baseline"]), (name, r)
-        assert (RESULTS / f"{name}.pt").stat().st_size < 5 * 2**20  # weights under 5 MB
+        weights = results_path("architectures", f"{name}.pt")
+        assert weights.stat().st_size < 5 * 2**20  # under 5 MB

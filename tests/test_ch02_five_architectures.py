@@ -1,4 +1,5 @@
-"""The architecture diagrams have the boxes each architecture is defined by."""
+"""Chapter 2's module: the architecture diagrams have the boxes each architecture is defined by;
+the experiment's data and its margin over chance, on hand-made cases."""
 
 from __future__ import annotations
 
@@ -7,8 +8,28 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
+import torch  # noqa: E402
 
-from minirnn.chapters.ch02_diagrams import ARCHITECTURES, architecture_layout, draw_architecture  # noqa: E402
+from minirnn.chapters import ch02_five_architectures as arch  # noqa: E402
+from minirnn.chapters.ch02_five_architectures import (  # noqa: E402
+    ARCHITECTURES,
+    architecture_layout,
+    draw_architecture,
+)
+
+
+def test_beats_chance_needs_double_or_half_way():
+    assert arch.beats_chance(0.2, 0.1) and not arch.beats_chance(0.19, 0.1)
+    assert arch.beats_chance(0.8, 0.6) and not arch.beats_chance(0.79, 0.6)
+
+
+def test_task_data_shapes_and_determinism():
+    data = arch.task_data("synced", quick=True)
+    x, tags = data.train
+    assert x.shape == (800, 10, 256) and tags.shape == (800, 10)
+    assert torch.equal(arch.task_data("synced", quick=True).train[0], x)
+    with pytest.raises(ValueError, match="name: expected one of"):
+        arch.task_data("two_to_two")
 
 
 @pytest.mark.parametrize(

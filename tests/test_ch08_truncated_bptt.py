@@ -9,17 +9,6 @@ import torch
 import minirnn.chapters.ch08_truncated_bptt as trunc
 
 
-def test_saved_tensor_bytes_of_a_known_graph():
-    a = torch.ones(10, requires_grad=True)
-    b = torch.ones(10, requires_grad=True)
-    # a * b saves both factors: 2 x 10 float32 = 80 bytes; nothing else is saved
-    assert trunc.saved_tensor_bytes(lambda: (a * b).sum()) == 80
-    # a saved twice (a * a) is one storage
-    assert trunc.saved_tensor_bytes(lambda: (a * a).sum()) == 40
-    with torch.no_grad():
-        assert trunc.saved_tensor_bytes(lambda: (a * b).sum()) == 0
-
-
 def test_reach_share_formula_and_errors():
     assert trunc.reach_share(8, 8) == 0.0
     assert trunc.reach_share(9, 8) == pytest.approx(1 / 9)

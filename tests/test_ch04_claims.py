@@ -6,10 +6,13 @@ import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
 
-import minirnn.chapters.ch01_why_recurrence as toy
 from minirnn.chapters import ch04_unrolling_and_loss as unrolling
 from minirnn.data.names import encode_names, names_split, names_vocab
+from minirnn.numpy.losses import IGNORE_INDEX, length_mask, token_weights
+from minirnn.numpy.models import MaskedCharRNN
+from minirnn.numpy.train import fit
 from minirnn.torch import RNNCell
+from minirnn.torch.memory import saved_tensor_bytes
 
 
 def test_unrolled_graph_has_4T_plus_2_nodes_5T_edges_and_T_uses_per_weight():
@@ -36,7 +39,7 @@ def test_autograd_graph_and_saved_memory_grow_by_a_fixed_amount_per_step():
 
     rows = []
     for T in (2, 4, 8):
-        loss, _, nbytes = unrolling.saved_tensor_bytes(lambda T=T: unrolled_loss(T))
+        loss, _, nbytes = saved_tensor_bytes(lambda T=T: unrolled_loss(T))
         rows.append((T, unrolling.autograd_op_counts(loss), nbytes))
     nodes = np.array([sum(c.values()) for _, c, _ in rows])
     nbytes = np.array([b for *_, b in rows])
@@ -50,7 +53,7 @@ def test_summed_loss_starts_at_T_ln_V_and_its_gradient_is_T_times_the_mean():
     for T in (4, 64):
         rng = np.random.default_rng(T)
         x, y = rng.integers(0, V, (8, T)), rng.integers(0, V, (8, T))
-        model = unrolling.MaskedCharRNN(V=V, H=32, seed=0, out_scale=0.1)
+        model = MaskedCharRNN(V=V, H=32, seed=0, out_scale=0.1)
         loss, g_sum = model.loss(x, y, reduction="sum")
         _, g_mean = model.loss(x, y, reduction="token_mean")
         assert abs(loss / (T * np.log(V)) - 1) < 0.01
@@ -67,7 +70,7 @@ def test_batch_average_keeps_loss_and_gradient_size_as_N_grows():
     V, loss_values, grad_norms = 27, [], []
     for n_seq in (8, 64, 512):
         x = np.random.default_rng(n_seq).integers(0, V, (n_seq, 16))
-        model = unrolling.MaskedCharRNN(V=V, H=32, seed=0, out_scale=0.1)
+        model = MaskedCharRNN(V=V, H=32, seed=0, out_scale=0.1)
         loss, grads = model.loss(x, x)
         loss_values.append(loss)
         grad_norms.append(np.sqrt(sum(np.sum(g**2) for g in grads.values())))
@@ -76,20 +79,20 @@ def test_batch_average_keeps_loss_and_gradient_size_as_N_grows():
 
 
 def test_per_sequence_mean_weighs_a_short_sequences_tokens_more():
-    mask = unrolling.length_mask([2, 10], 10)
-    seq = unrolling.token_weights(mask, "sequence_mean")
+    mask = length_mask([2, 10], 10)
+    seq = token_weights(mask, "sequence_mean")
     assert seq[0, 0] == 5 * seq[1, 0]
     for reduction in ("sum", "token_mean"):
-        w = unrolling.token_weights(mask, reduction)
+        w = token_weights(mask, reduction)
         assert w[0, 0] == w[1, 0]
 
 
 def test_padded_masked_batch_equals_names_alone_and_the_two_padding_bugs():
     vocab = names_vocab()
     x, y = (a.numpy() for a in encode_names(["ann", "christopher", "zoe", "li"], vocab))
-    model = unrolling.MaskedCharRNN(V=len(vocab), H=32, E=16, seed=0)
+    model = MaskedCharRNN(V=len(vocab), H=32, E=16, seed=0)
     loss, grads = model.loss(x, y)
-    lengths = (y != unrolling.IGNORE_INDEX).sum(axis=1)
+    lengths = (y != IGNORE_INDEX).sum(axis=1)
     alone = [model.loss(x[n:n + 1, :L], y[n:n + 1, :L]) for n, L in enumerate(lengths)]
     assert abs(loss - np.mean([a[0] for a in alone])) < 1e-12
     assert all(np.abs(grads[k] - np.mean([a[1][k] for a in alone], axis=0)).max() < 1e-12
@@ -99,14 +102,14 @@ def test_padded_masked_batch_equals_names_alone_and_the_two_padding_bugs():
     err = np.linalg.norm(model.final_states(x, y) - model.final_states(x, y, False), axis=1)
     assert err[1] == 0 and np.all(err[[0, 2, 3]] > 0.1)
     # counting the padding changes the loss
-    counted = np.where(y == unrolling.IGNORE_INDEX, 0, y)
+    counted = np.where(y == IGNORE_INDEX, 0, y)
     assert abs(model.loss(x, counted, mask=np.ones(y.shape, bool), use_lengths=False)[0]
                - loss) > 1.0
 
 
-class _CountsPadding(unrolling.MaskedCharRNN):
+class _CountsPadding(MaskedCharRNN):
     def loss(self, x, y, **kwargs):
-        y = np.where(y == unrolling.IGNORE_INDEX, 0, y)
+        y = np.where(y == IGNORE_INDEX, 0, y)
         return super().loss(x, y, mask=np.ones(y.shape, dtype=bool), use_lengths=False)
 
 
@@ -115,12 +118,12 @@ def test_names_training_masked_loss_and_the_counted_padding_illusion():
     train, val = names_split(seed=0)
     x_tr, y_tr = (a.numpy() for a in encode_names(train, vocab))
     x_val, y_val = (a.numpy() for a in encode_names(val, vocab))
-    right = unrolling.MaskedCharRNN(V=len(vocab), H=32, E=16, seed=0)
+    right = MaskedCharRNN(V=len(vocab), H=32, E=16, seed=0)
     bug = _CountsPadding(V=len(vocab), H=32, E=16, seed=0)
     with threadpool_limits(1):
         for m in (right, bug):
-            toy.fit(m, x_tr, y_tr, steps=800, batch_size=32, lr=0.01, seed=0)
-    real = y_val != unrolling.IGNORE_INDEX
+            fit(m, x_tr, y_tr, steps=800, batch_size=32, lr=0.01, seed=0)
+    real = y_val != IGNORE_INDEX
     per_char = {id(m): m.step_losses(x_val, y_val).sum() / real.sum() for m in (right, bug)}
     assert per_char[id(right)] < 2.3 < np.log(27)
     assert abs(per_char[id(bug)] - per_char[id(right)]) < 0.1

@@ -1,4 +1,4 @@
-"""minirnn.chapters.ch07_bptt: the teaching backward, its buggy variants, the lag decomposition."""
+"""minirnn.chapters.ch07_bptt: the teaching backward, its buggy variants, the gradient check."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import pytest
 
 from minirnn.chapters import ch07_bptt as bptt
 from minirnn.numpy import eval_numerical_gradient, rel_error, rnn_backward, rnn_forward
+from minirnn.numpy.lags import lag_decomposition
+from minirnn.numpy.models import rnn_lm_loss
 
 
 def _case(seed=0, N=3, T=6, D=4, H=5):
@@ -47,42 +49,13 @@ def test_manual_bptt_shape_errors():
 
 def test_lag_decomposition_sums_to_dWh_and_lag_zero_is_the_partial_only_gradient():
     x, Wx, Wh, cache, dh = _case(seed=1)
-    dec = bptt.lag_decomposition(cache["states"], Wh, dh)
+    dec = lag_decomposition(cache["states"], Wh, dh)
     assert dec["by_lag"].shape == (6, 5, 5) and dec["gamma_norm"].shape == (6, 6)
     assert np.allclose(dec["by_lag"].sum(axis=0), rnn_backward(dh, cache)[3], atol=1e-12)
     partial = bptt.manual_bptt(x, cache["states"], Wx, Wh, dh, "partial_only")[3]
     assert np.allclose(dec["by_lag"][0], partial, atol=1e-12)
     assert np.all(np.triu(dec["gamma_norm"], 1) == 0)
     assert np.allclose(np.diag(dec["gamma_norm"]), np.linalg.norm(dh, axis=(0, 2)))
-
-
-def test_lag_decomposition_matches_explicit_jacobian_products():
-    # one sequence, loss only at the last step T: C_l comes from h_k with k = T - l, through
-    # the product of Jacobians J_T J_{T-1} ... J_{k+1}, J_j = diag(1 - h_j^2) Wh^T (eq-ch07-*)
-    x, Wx, Wh, cache, dh = _case(seed=2, N=1, T=4)
-    dh[:, :-1] = 0
-    states = cache["states"][:, 0]  # (T + 1, H)
-    T = 4
-    dec = bptt.lag_decomposition(cache["states"], Wh, dh)
-    for lag in range(T):
-        k = T - lag
-        gamma = dh[0, -1]
-        for j in range(T, k, -1):
-            gamma = gamma @ (np.diag(1 - states[j] ** 2) @ Wh.T)
-        expected = np.outer(states[k - 1], gamma * (1 - states[k] ** 2))
-        assert np.allclose(dec["by_lag"][lag], expected, atol=1e-12)
-        assert np.isclose(dec["gamma_norm"][T - 1, k - 1], np.linalg.norm(gamma))
-    assert np.allclose(dec["gamma_norm"][:-1], 0)
-
-
-def test_truncation_error():
-    by_lag = np.zeros((3, 2, 2))
-    by_lag[0] = np.eye(2) * 3
-    by_lag[1] = np.eye(2)
-    err = bptt.truncation_error(by_lag)
-    assert np.allclose(err, [0.25, 0.0, 0.0])
-    with pytest.raises(ValueError, match=r"by_lag: expected shape \(T, H, H\)"):
-        bptt.truncation_error(np.zeros((3, 2)))
 
 
 def test_rnn_lm_loss_gradients_and_check_table():
@@ -94,7 +67,7 @@ def test_rnn_lm_loss_gradients_and_check_table():
     x, y, h0 = rng.normal(size=(N, T, D)), rng.integers(0, V, (N, T)), rng.normal(size=(N, H))
     table = bptt.gradient_check_table(params, x, y, h0)
     assert set(table) == {*params, "x", "h0"} and max(table.values()) < 1e-6
-    _, grads = bptt.rnn_lm_loss(params, x, y, h0)
+    _, grads = rnn_lm_loss(params, x, y, h0)
     numeric = eval_numerical_gradient(
-        lambda W: bptt.rnn_lm_loss(params | {"Wh": W}, x, y, h0)[0], params["Wh"].copy())
+        lambda W: rnn_lm_loss(params | {"Wh": W}, x, y, h0)[0], params["Wh"].copy())
     assert rel_error(grads["Wh"], numeric) < 1e-6

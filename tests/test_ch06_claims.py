@@ -7,6 +7,7 @@ import numpy as np
 import minirnn.chapters.ch06_embeddings as emb
 from minirnn.data import CharVocab, load_corpus
 from minirnn.numpy import rnn_forward, word_embedding_backward, word_embedding_forward
+from minirnn.numpy.layers import one_hot
 
 
 def test_one_hot_product_equals_lookup_and_embedding_factorises_wx():
@@ -18,7 +19,7 @@ def test_one_hot_product_equals_lookup_and_embedding_factorises_wx():
     Wx, Wh = rng.normal(size=(3, 5)), rng.normal(size=(5, 5)) * 0.3
     h0, b = np.zeros((2, 5)), np.zeros(5)
     a, _ = rnn_forward(emb.embed_by_lookup(ids, E), h0, Wx, Wh, b)
-    c, _ = rnn_forward(emb.one_hot(ids, 6), h0, E @ Wx, Wh, b)
+    c, _ = rnn_forward(one_hot(ids, 6), h0, E @ Wx, Wh, b)
     assert np.allclose(a, c)
     assert 126 * 16 + 16 * 128 < 126 * 128  # fewer input weights with D = 16, H = 128
 

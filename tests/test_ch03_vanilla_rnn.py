@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import minirnn.chapters.ch01_why_recurrence as toy
 from minirnn.chapters import ch03_vanilla_rnn as sharing
 from minirnn.numpy import eval_numerical_gradient, rel_error
+from minirnn.numpy.train import count_params
 
 
 def test_motif_task_places_one_pair_at_allowed_starts():
@@ -60,8 +60,8 @@ def test_tagger_gradients_match_numeric(make):
 
 
 def test_tagger_parameter_counts():
-    assert toy.count_params(sharing.RNNTagger(V=6, H=16)) == 6 * 16 + 16 * 16 + 16 + 16 * 2 + 2
-    mlp_counts = [toy.count_params(sharing.FlatMLPTagger(T=T, V=6, H=16)) for T in (10, 20)]
+    assert count_params(sharing.RNNTagger(V=6, H=16)) == 6 * 16 + 16 * 16 + 16 + 16 * 2 + 2
+    mlp_counts = [count_params(sharing.FlatMLPTagger(T=T, V=6, H=16)) for T in (10, 20)]
     assert mlp_counts[1] - mlp_counts[0] == 10 * 6 * 16 + 16 * 2 * 10 + 2 * 10
 
 
