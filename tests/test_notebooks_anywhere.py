@@ -12,6 +12,7 @@ stand in for that reader:
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -21,6 +22,7 @@ import subprocess
 import sys
 import sysconfig
 import time
+import types
 import zipfile
 from pathlib import Path
 
@@ -44,6 +46,53 @@ def code_lines(path: Path) -> list[tuple[int, str]]:
     return [(i, line) for i, cell in enumerate(cells) if cell["cell_type"] == "code"
             for line in "".join(cell["source"]).splitlines()
             if not line.lstrip().startswith("#")]
+
+
+# ---------------------------------------------------------------------------------------------
+# The first code cell installs the package on Colab and does nothing anywhere else.
+
+def _load_tool(name: str):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+colab_cell = _load_tool("colab_cell")
+
+
+@pytest.mark.parametrize("path", sorted(NOTEBOOKS.glob("*.ipynb")), ids=lambda p: p.stem)
+def test_first_code_cell_is_the_colab_install_skipped_by_nbval_and_hidden(path):
+    cell = colab_cell.first_code_cell(json.loads(path.read_text(encoding="utf-8")))
+    source = colab_cell.colab_source(colab_cell.repository_url())
+    assert "".join(cell["source"]) == source, "run python tools/colab_cell.py"
+    assert {"nbval-skip", "remove-cell"} <= set(cell["metadata"].get("tags", []))
+
+
+def _run_cell(source: str, on_colab: bool, monkeypatch) -> list[tuple[str, str]]:
+    """Run the cell's code as IPython would; returns the magics it called."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    calls = []
+
+    class Shell:
+        def run_line_magic(self, name, line):
+            calls.append((name, line))
+
+    if on_colab:
+        monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    else:
+        monkeypatch.delitem(sys.modules, "google.colab", raising=False)
+    exec(TransformerManager().transform_cell(source), {"get_ipython": Shell})
+    return calls
+
+
+def test_colab_cell_installs_on_colab_only(monkeypatch):
+    source = colab_cell.colab_source("https://github.com/minirnn/minirnn")
+    assert _run_cell(source, on_colab=False, monkeypatch=monkeypatch) == []
+    ((name, line),) = _run_cell(source, on_colab=True, monkeypatch=monkeypatch)
+    assert name == "pip" and line.startswith("install")
+    assert '"minirnn[data] @ git+https://github.com/minirnn/minirnn"' in line
 
 
 # ---------------------------------------------------------------------------------------------

@@ -3,8 +3,8 @@
 Usage: python tools/colab_cell.py [notebooks/03_vanilla_rnn.ipynb ...]
 
 The book's Colab button opens a chapter on a machine without `minirnn`; this cell installs it
-there (from the repository named in _config.yml) and does nothing anywhere else, where
-`pip install minirnn` has already put the package on the path. Its tags keep nbval from running
+there (from the repository named in _config.yml, with its `data` extra) and does nothing anywhere
+else, where the reader installs the package once (book/setup.md). Its tags keep nbval from running
 it (`nbval-skip`) and the book from showing it (`remove-cell`). Only that cell changes.
 """
 
@@ -31,7 +31,7 @@ def colab_source(url: str) -> str:
     """The cell's code: install on Colab, do nothing elsewhere."""
     return (
         "# On Colab, install the course's package; anywhere else this cell does nothing\n"
-        "# (`pip install minirnn` has put the package on the path already).\n"
+        "# (there, install minirnn[data] yourself, as the book's setup page says).\n"
         "import sys\n"
         "\n"
         'if "google.colab" in sys.modules:\n'
