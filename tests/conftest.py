@@ -6,9 +6,9 @@ import pytest
 import torch
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", autouse=True)
 def one_torch_thread():
-    """Run a module's tests with one torch thread, then restore the count.
+    """Run every test module with one torch thread, then restore the count it found.
 
     Small models run fastest on one thread, and on a busy two-core machine two threads spin
     against each other (50 steps of a small GRU took 32 CPU-seconds instead of 1).

@@ -4,7 +4,6 @@ and the stored full-size results say the same."""
 from __future__ import annotations
 
 import pytest
-import torch
 from threadpoolctl import threadpool_limits
 
 from minirnn.chapters import ch02_five_architectures as arch
@@ -13,7 +12,6 @@ from minirnn.results import load_json, results_path
 
 @pytest.mark.parametrize("name", arch.ARCHITECTURES)
 def test_quick_run_beats_the_input_blind_baseline(name):
-    torch.set_num_threads(1)
     with threadpool_limits(1):
         run = arch.run_task(name, quick=True)
     r = run.results

@@ -25,7 +25,6 @@ def test_hello_rnn_goes_below_the_memoryless_floor_and_wh_zero_stops_at_it():
 
 
 def _trained_charlm(steps: int):
-    torch.set_num_threads(1)
     text = load_corpus()
     train_text, val_text = split_text(text, 0.1)
     vocab = CharVocab.from_text(text)

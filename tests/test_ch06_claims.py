@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 import minirnn.chapters.ch06_embeddings as emb
 from minirnn.data import CharVocab, load_corpus, to_torch
@@ -47,7 +46,6 @@ def test_fancy_index_backward_loses_most_gradients_on_a_text_batch():
 
 
 def test_learned_embedding_groups_the_digits():
-    torch.set_num_threads(1)
     text = load_corpus()
     vocab = CharVocab.from_text(text)
     ids = to_torch(vocab.encode(text))

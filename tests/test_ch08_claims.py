@@ -43,7 +43,6 @@ def test_saved_memory_is_exactly_affine_in_k():
 
 
 def test_delayed_echo_needs_k_above_the_lag():
-    torch.set_num_threads(1)
     for k, solved in [(8, False), (9, True)]:
         for seed in (0, 1):
             model, losses = trunc.train_delayed_echo(k, lag=8, steps=500, seed=seed)
@@ -55,7 +54,6 @@ def test_delayed_echo_needs_k_above_the_lag():
 
 
 def test_carrying_the_state_beats_resetting_it_most_at_position_zero():
-    torch.set_num_threads(1)
     text = load_corpus()
     train_text, val_text = split_text(text, 0.1)
     vocab = CharVocab.from_text(text)
@@ -75,7 +73,6 @@ def test_carrying_the_state_beats_resetting_it_most_at_position_zero():
 
 
 def test_a_larger_share_of_teaching_steps_learns_the_echo_sooner():
-    torch.set_num_threads(1)
     steps = {}
     for k in (9, 16):
         _, losses = trunc.train_delayed_echo(k, lag=8, steps=500, seed=0)

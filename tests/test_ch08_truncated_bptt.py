@@ -52,7 +52,6 @@ def test_echo_accuracy_of_a_perfect_and_a_constant_predictor():
 
 
 def test_train_delayed_echo_learns_a_lag_inside_the_chunk():
-    torch.set_num_threads(1)
     model, losses = trunc.train_delayed_echo(k=6, lag=2, hidden_size=16, steps=300, seed=0)
     assert np.mean(losses[-20:]) < 0.1 < np.mean(losses[:20])
     assert trunc.echo_accuracy(model, 2) > 0.98

@@ -52,7 +52,6 @@ def test_errors_name_the_argument():
 
 
 def test_train_adding_records_every_step_and_is_deterministic():
-    torch.set_num_threads(1)
     a = clipping.train_adding("norm", T=8, hidden_size=8, steps=20, seed=3, eval_size=50)
     b = clipping.train_adding("norm", T=8, hidden_size=8, steps=20, seed=3, eval_size=50)
     assert a["loss"].shape == (20,) and np.isfinite(a["loss"]).all()

@@ -46,7 +46,6 @@ def test_rnn_jacobian_norms_match_autograd(layer_class):
 def test_adding_training_errors_and_shapes():
     with pytest.raises(ValueError, match="cell: expected one of"):
         ch12.train_adding("gru", 6)
-    torch.set_num_threads(1)
     r = ch12.train_adding("lstm", 6, steps=5, hidden_size=4, eval_size=20)
     assert r["loss"].shape == (5,) and isinstance(r["solved"], bool)
 
@@ -85,7 +84,6 @@ def test_cell_states_match_the_layers_final_cell_state():
 
 
 def test_train_char_lstm_learns_a_repeating_text():
-    torch.set_num_threads(1)
     ids = torch.tensor([0, 1, 2, 3, 4] * 40)
     model, losses = ch12.train_char_lstm(ids, 5, steps=40, hidden_size=8, chunk=10,
                                                   batch_size=4, lr=3e-2)

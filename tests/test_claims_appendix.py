@@ -6,15 +6,12 @@ import importlib.util
 import json
 from pathlib import Path
 
-import pytest
-
 import minirnn.chapters.appendix_long_range as lr
 from minirnn.results import load_json
 
 ROOT = Path(__file__).resolve().parents[1]  # for experiments/, which is not shipped
 
 
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _script():

@@ -3,17 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 import torch
 
 from minirnn.chapters import ch11_gradient_clipping as clipping
 from minirnn.data import adding_problem, to_torch
 from minirnn.torch.adding import AddingRegressor
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    torch.set_num_threads(1)
 
 
 def test_unclipped_sgd_explodes_to_nan_within_100_steps():

@@ -6,7 +6,6 @@ import importlib.util
 from pathlib import Path
 
 import numpy as np
-import pytest
 import torch
 
 from minirnn.chapters import ch12_lstm as lstm_gradients
@@ -19,10 +18,6 @@ from minirnn.torch.adding import AddingRegressor, set_forget_bias
 
 ROOT = Path(__file__).resolve().parent.parent  # for experiments/, which is not shipped
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    torch.set_num_threads(1)
 
 
 def test_numpy_lstm_equals_torch_lstm():

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 import torch
 
 import minirnn.chapters.ch13_bidirectional as bi
 import minirnn.torch as mt
 from minirnn.data import CharVocab, load_corpus, split_text, to_torch
 from minirnn.numpy import bidirectional_forward, gru_forward
-
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_backward_half_is_a_forward_gru_on_the_reversed_sequence():

@@ -12,7 +12,6 @@ from minirnn.data import CharVocab, load_corpus, split_text, to_torch
 from minirnn.numpy import gru_forward
 from minirnn.results.runs import errors_by_length, load_runs
 
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _weights(D: int = 5, H: int = 7, seed: int = 0):

@@ -10,8 +10,6 @@ import torch
 from minirnn.cli import load_run, main
 from minirnn.torch.checkpoint import load_checkpoint
 
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
-
 SMALL = ["--hidden-size", "32", "--embed-size", "8", "--batch-size", "4", "--seq-len", "16",
          "--no-progress"]
 

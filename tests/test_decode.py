@@ -15,8 +15,6 @@ from minirnn.torch.decode import (
 )
 from minirnn.torch.models import CharLM
 
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
-
 
 def table_step(table: torch.Tensor):
     """A step function from a fixed table of next-token probabilities: table[prev] (V,).

@@ -33,8 +33,6 @@ from minirnn.torch.models import (
 )
 from minirnn.torch.train import RandomBatches, Trainer, seed_everything
 
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
-
 
 def train(model, *tensors, steps, batch_size=32, lr=3e-3, **kwargs):
     trainer = Trainer(model, RandomBatches(*tensors, batch_size=batch_size, seed=0), lr=lr,

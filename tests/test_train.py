@@ -9,8 +9,6 @@ from minirnn.torch.checkpoint import load_checkpoint, save_checkpoint
 from minirnn.torch.models import CharLM, Classifier
 from minirnn.torch.train import RandomBatches, Trainer, schedule_factor, seed_everything
 
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
-
 TEXT = "the quick brown fox jumps over the lazy dog. " * 40
 
 
