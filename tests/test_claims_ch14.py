@@ -13,7 +13,6 @@ from minirnn.numpy import gru_forward
 from minirnn.results.runs import errors_by_length, load_runs
 
 
-
 def _weights(D: int = 5, H: int = 7, seed: int = 0):
     torch.manual_seed(seed)
     module = torch.nn.GRU(D, H, batch_first=True).double()

@@ -10,7 +10,7 @@ Two caption tasks:
     two_shapes   chapter 2's shapes: "a red circle left of a blue square"  (7 or 8 words)
     scene        k objects in reading order: "red circle blue square green triangle" (2k words)
 
-Scoring reuses the library's ``sequence_scores`` (minirnn.metrics) (exact caption, per-token accuracy) and adds
+Scoring reuses ``minirnn.metrics.sequence_scores`` (exact caption, per-token accuracy) and adds
 accuracy by caption position, free-running (the model reads its own words) and teacher-forced
 (it reads the true words): the gap between the two is exposure bias.
 `experiments/captioning.py` runs the grid; the tests rerun it small.
