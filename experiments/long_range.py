@@ -16,7 +16,7 @@ it finished and a restart skips it. At the end it writes summary.json (success c
 errors per task, cell and T) and prints the table. One thread per process: the 84 runs took 80
 minutes of run time on a busy 2-core machine, split over three processes (seed 0 with seed 1's
 adding runs; seed 1's copy runs; seed 2). ``--fresh`` discards only the named runs file.
-The logic is minirnn.chapters.appendix_long_range; tests/test_claims_appendix.py reruns it small.
+The logic is minirnn.chapters.appendix_long_range; tests/test_appendix_claims.py reruns it small.
 """
 
 from __future__ import annotations

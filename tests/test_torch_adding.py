@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from minirnn.convert import from_torch
-from minirnn.data.synthetic import adding_problem
+from minirnn.data import adding_problem, to_torch
 from minirnn.torch.adding import AddingRegressor, set_forget_bias
 from minirnn.torch.rnn import LSTM
 from minirnn.torch.train import FreshBatches, Trainer, random_windows
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru", "mingru"])
 def test_shapes_and_loss(cell):
-    x, y = adding_problem(5, 7, seed=0)
+    x, y = to_torch(adding_problem(5, 7, seed=0))
     model = AddingRegressor(cell, 6, seed=0)
     assert model(x).shape == (5,)
     assert torch.isclose(model.loss(x, y), torch.mean((model(x) - y) ** 2))
@@ -26,7 +26,7 @@ def test_shapes_and_loss(cell):
 
 
 def test_the_seed_fixes_the_weights_and_the_backends_agree():
-    x, _ = adding_problem(4, 9, seed=1)
+    x, _ = to_torch(adding_problem(4, 9, seed=1))
     ours = AddingRegressor("lstm", 8, seed=3)
     theirs = AddingRegressor("lstm", 8, backend="torch", seed=3)
     assert isinstance(theirs.layer, torch.nn.LSTM) and isinstance(ours.layer, LSTM)
@@ -80,7 +80,7 @@ def test_errors_name_the_argument():
 
 def test_fresh_batches_feed_the_trainer_and_resume():
     def make_batch(step):
-        return adding_problem(16, 10, seed=step)
+        return to_torch(adding_problem(16, 10, seed=step))
 
     data = FreshBatches(make_batch)
     assert all(torch.equal(a, b) for a, b in zip(data.next_batch(), make_batch(0)))

@@ -1,4 +1,4 @@
-"""Chapter 9's experiment: where should the image enter a captioning decoder?
+"""Chapter 9: Image captioning. Where should the image enter a captioning decoder?
 
 A frozen CNN (``ShapesEncoder``, pretrained to name each grid cell's shape) gives the image
 vector v. A recurrent decoder writes the caption, with v as its initial state ("h0"), as its
