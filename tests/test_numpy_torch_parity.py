@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from minirnn.convert import from_torch, grads_from_torch
 from minirnn.numpy import (
     bidirectional_backward,
     bidirectional_forward,
@@ -26,7 +27,6 @@ from minirnn.numpy import (
     lstm_step_forward,
     multilayer_backward,
     multilayer_forward,
-    params_from_torch,
     rel_error,
     rnn_backward,
     rnn_forward,
@@ -72,22 +72,6 @@ def torch_reference(module: torch.nn.Module, x: np.ndarray, h0: np.ndarray, dh: 
     return dict(h=out.detach().numpy(), dx=xt.grad.numpy(), dh0=h0t.grad.numpy())
 
 
-def torch_param_grads(module: torch.nn.Module) -> list[tuple[np.ndarray, ...]]:
-    """The module's weight gradients in params_from_torch's layout."""
-    dirs = 2 if module.bidirectional else 1
-    grads = []
-    for layer in range(module.num_layers):
-        for direction in range(dirs):
-            sfx = f"_l{layer}" + ("_reverse" if direction else "")
-            g = {n: getattr(module, n + sfx).grad.numpy()
-                 for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
-            if isinstance(module, torch.nn.GRU):
-                grads.append((g["weight_ih"].T, g["weight_hh"].T, g["bias_ih"], g["bias_hh"]))
-            else:  # b = bias_ih + bias_hh: its gradient equals either one's
-                grads.append((g["weight_ih"].T, g["weight_hh"].T, g["bias_ih"]))
-    return grads
-
-
 def check_against_torch(cell: str, N: int, T: int, D: int, H: int, num_layers: int = 1,
                         bidirectional: bool = False, lengths: list[int] | None = None,
                         seed: int = 0) -> None:
@@ -97,7 +81,7 @@ def check_against_torch(cell: str, N: int, T: int, D: int, H: int, num_layers: i
     x = rng.standard_normal((N, T, D))
     h0 = rng.standard_normal((num_layers * dirs, N, H)) * 0.5
     lengths_arr = None if lengths is None else np.array(lengths)
-    params = params_from_torch(module)
+    params = from_torch(module)
 
     if num_layers == 1 and not bidirectional:  # the single-layer functions themselves
         forward, backward = SINGLE_LAYER[cell]
@@ -116,7 +100,7 @@ def check_against_torch(cell: str, N: int, T: int, D: int, H: int, num_layers: i
     assert rel_error(h, ref["h"]) < TOL
     assert rel_error(dx, ref["dx"]) < TOL
     assert rel_error(dh0, ref["dh0"]) < TOL
-    for ours, theirs in zip(dparams, torch_param_grads(module), strict=True):
+    for ours, theirs in zip(dparams, grads_from_torch(module), strict=True):
         for a, b in zip(ours, theirs, strict=True):
             assert rel_error(a, b) < TOL
 
@@ -146,7 +130,7 @@ def test_bidirectional_layer_matches_torch_directly() -> None:
     rng = np.random.default_rng(3)
     module = make_module("gru", 3, 4, bidirectional=True, seed=3)
     x, h0 = rng.standard_normal((2, 4, 3)), rng.standard_normal((2, 2, 4))
-    fwd, bwd = params_from_torch(module)
+    fwd, bwd = from_torch(module)
     h, cache = bidirectional_forward(x, h0, fwd, bwd, cell="gru", lengths=[4, 2])
     dh = rng.standard_normal(h.shape)
     dx, dh0, dfwd, dbwd = bidirectional_backward(dh, cache)
@@ -154,7 +138,7 @@ def test_bidirectional_layer_matches_torch_directly() -> None:
     assert rel_error(h, ref["h"]) < TOL
     assert rel_error(dx, ref["dx"]) < TOL
     assert rel_error(dh0, ref["dh0"]) < TOL
-    for ours, theirs in zip((dfwd, dbwd), torch_param_grads(module), strict=True):
+    for ours, theirs in zip((dfwd, dbwd), grads_from_torch(module), strict=True):
         for a, b in zip(ours, theirs, strict=True):
             assert rel_error(a, b) < TOL
 
@@ -209,7 +193,7 @@ def test_last_hidden_is_torchs_final_state() -> None:
     x = rng.standard_normal((3, 5, 3))
     h0 = np.zeros((3, 4))
     lengths = np.array([2, 5, 3])
-    h, _ = lstm_forward(x, h0, *params_from_torch(module)[0], lengths=lengths)
+    h, _ = lstm_forward(x, h0, *from_torch(module)[0], lengths=lengths)
     packed = pack_padded_sequence(torch.tensor(x), torch.tensor(lengths), batch_first=True,
                                   enforce_sorted=False)
     _, (h_n, _) = module(packed)

@@ -19,7 +19,8 @@ Where things live (each file reads top to bottom):
   numbers as the reference (tests/test_numpy_fast_parity.py); the assignments never ship it.
 - sequence.py: `last_hidden` for ragged batches.
 - layers.py: word embedding, temporal affine, temporal softmax loss.
-- bidirectional.py: bidirectional and stacked layers over any cell, `params_from_torch`.
+- bidirectional.py: bidirectional and stacked layers over any cell (torch weights map in
+  through `minirnn.convert.from_torch`).
 - optim.py, clip.py: optimizers and gradient clipping over dicts of arrays.
 - gradcheck.py: numeric gradients, `rel_error`, `check_gradients`.
 - models.py: CharRNN and CaptioningRNN (on the reference cells).
@@ -37,7 +38,6 @@ from minirnn.numpy.bidirectional import (
     bidirectional_forward,
     multilayer_backward,
     multilayer_forward,
-    params_from_torch,
     reverse_index,
 )
 from minirnn.numpy.clip import clip_grad_norm, clip_grad_value
@@ -108,7 +108,6 @@ __all__ = [
     "lstm_step_forward",
     "multilayer_backward",
     "multilayer_forward",
-    "params_from_torch",
     "rel_error",
     "reverse_index",
     "rnn_backward",

@@ -196,31 +196,3 @@ def multilayer_backward(
             dh0s.insert(0, dh0)
             dparams.insert(0, tuple(dp))
     return dout, np.stack(dh0s), dparams
-
-
-def params_from_torch(module: object, dtype: np.dtype | type = np.float64) -> list[Params]:
-    """Copy the weights of a torch.nn.RNN / LSTM / GRU into the layout used here.
-
-    Returns a list like multilayer_forward's `params`: Wx = weight_ih.T, Wh = weight_hh.T, and
-    b = bias_ih + bias_hh for RNN and LSTM, (bx, bh) = (bias_ih, bias_hh) for GRU.
-    """
-    kind = type(module).__name__
-    if kind not in ("RNN", "LSTM", "GRU"):
-        raise TypeError(f"module: expected torch.nn.RNN, LSTM or GRU, got {kind}")
-    if not getattr(module, "bias", True) or getattr(module, "proj_size", 0):
-        raise ValueError("module: bias=False and proj_size are not supported")
-    dirs = 2 if module.bidirectional else 1
-    params = []
-    for layer in range(module.num_layers):
-        for direction in range(dirs):
-            sfx = f"_l{layer}" + ("_reverse" if direction else "")
-
-            def get(name: str, sfx: str = sfx) -> np.ndarray:
-                return getattr(module, name + sfx).detach().cpu().numpy().astype(dtype)
-
-            Wx, Wh = get("weight_ih").T.copy(), get("weight_hh").T.copy()
-            if kind == "GRU":
-                params.append((Wx, Wh, get("bias_ih"), get("bias_hh")))
-            else:
-                params.append((Wx, Wh, get("bias_ih") + get("bias_hh")))
-    return params
