@@ -3,9 +3,12 @@
 - ``RNNCell``, ``LSTMCell``, ``GRUCell``: one step, written as the chapters derive it.
 - ``RNN``, ``LSTM``, ``GRU``: layers and directions, ragged batches (``PackedSequence`` or
   ``lengths=``), and two time loops: ``impl="fused"`` (fast, default) or ``impl="steps"``.
+- ``ShapeError``: what they raise for a wrongly shaped input, both a ValueError and the
+  RuntimeError torch.nn raises.
 """
 
 from minirnn.torch.cells import GRUCell, LSTMCell, RNNCell, gru_step, lstm_step, rnn_step
+from minirnn.torch.errors import ShapeError
 from minirnn.torch.rnn import GRU, LSTM, RNN, RNNBase, run_steps
 
 __all__ = [
@@ -16,6 +19,7 @@ __all__ = [
     "RNN",
     "RNNBase",
     "RNNCell",
+    "ShapeError",
     "gru_step",
     "lstm_step",
     "rnn_step",

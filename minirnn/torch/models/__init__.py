@@ -1,12 +1,11 @@
 """The course's task models, one per input/output architecture of the lecture, one file per task.
 
-    Classifier          one-to-one      x (N, D)                  -> class (N,)       classify.py
-    CaptioningModel     one-to-many     image (N, 3, 32, 32)      -> words (N, T)     captioning.py
-    SequenceClassifier  many-to-one     x (N, T, D) or ids (N, T) -> class (N,) or    classify.py
-                                                                     value (N,)
-    Seq2Seq             many-to-many    ids (N, S)                -> ids (N, T)       seq2seq.py
-    SequenceTagger      synced m-to-m   x (N, T, D) or ids (N, T) -> tag (N, T)       classify.py
-    CharLM              stateful m-to-m ids (N, T)                -> next ids (N, T)  charlm.py
+    Classifier          one-to-one      x (N, D)              -> class (N,)           classify.py
+    CaptioningModel     one-to-many     image (N, 3, 32, 32)  -> words (N, T)         captioning.py
+    SequenceClassifier  many-to-one     x (N, T, D) or (N, T) -> class or value (N,)  classify.py
+    Seq2Seq             many-to-many    ids (N, S)            -> ids (N, T)           seq2seq.py
+    SequenceTagger      synced m-to-m   x (N, T, D) or (N, T) -> tag (N, T)           classify.py
+    CharLM              stateful m-to-m ids (N, T)            -> next ids (N, T)      charlm.py
 
 All are batch-first, built on ``recurrent_layer`` (layers.py; ``backend="minirnn"``, the course's
 RNN/LSTM/GRU, by default, or ``backend="torch"``), and each has a ``loss`` and a way to decode.
