@@ -41,6 +41,7 @@ except ImportError:  # then OPENBLAS_NUM_THREADS in the environment decides
 
 import minirnn.numpy as reference
 import minirnn.numpy.fast as fast
+from minirnn.convert import from_torch
 
 SIZES = {"large": (64, 128, 256, 512), "small": (32, 64, 64, 128)}  # (N, T, D, H)
 TARGETS = {  # the ratio the fast path should stay under, from issue 3
@@ -90,17 +91,12 @@ def numpy_case(cell: str, module: torch.nn.Module, x: np.ndarray, h0: np.ndarray
                dh: np.ndarray, layers: object = fast) -> Callable[[], object]:
     """forward + backward of `layers` (minirnn.numpy.fast or the reference minirnn.numpy),
     with the torch module's weights copied in."""
-    Wx = module.weight_ih_l0.detach().numpy().T.copy()
-    Wh = module.weight_hh_l0.detach().numpy().T.copy()
-    b_ih = module.bias_ih_l0.detach().numpy().copy()
-    b_hh = module.bias_hh_l0.detach().numpy().copy()
+    (params,) = from_torch(module, dtype=x.dtype)  # one layer, one direction
     if cell == "RNN":
-        b = b_ih + b_hh
-        return lambda: layers.rnn_backward(dh, layers.rnn_forward(x, h0, Wx, Wh, b)[1])
+        return lambda: layers.rnn_backward(dh, layers.rnn_forward(x, h0, *params)[1])
     if cell == "LSTM":
-        b = b_ih + b_hh
-        return lambda: layers.lstm_backward(dh, layers.lstm_forward(x, h0, Wx, Wh, b)[1])
-    return lambda: layers.gru_backward(dh, layers.gru_forward(x, h0, Wx, Wh, b_ih, b_hh)[1])
+        return lambda: layers.lstm_backward(dh, layers.lstm_forward(x, h0, *params)[1])
+    return lambda: layers.gru_backward(dh, layers.gru_forward(x, h0, *params)[1])
 
 
 def torch_case(cell: str, module: torch.nn.Module, x: np.ndarray, h0: np.ndarray,

@@ -16,7 +16,7 @@ tuple). ``bias=False`` modules give zero biases; ``proj_size`` is not supported.
 
     from_torch(module)            course tuples (NumPy float64 by default, or torch tensors)
     grads_from_torch(module)      the module's .grad in the same layout
-    to_torch(params, module)      the inverse of from_torch, in place
+    load_params(params, module)   the inverse of from_torch, in place (into any such module)
 """
 
 from __future__ import annotations
@@ -108,7 +108,7 @@ def grads_from_torch(module: nn.Module, dtype: Any = np.float64) -> tuple | list
     return _one_or_list(module, tuples)
 
 
-def to_torch(params: tuple | list[tuple], module: nn.Module) -> nn.Module:
+def load_params(params: tuple | list[tuple], module: nn.Module) -> nn.Module:
     """Copy course parameters into a torch module, in place (the inverse of from_torch).
 
     For rnn/lstm the single bias b goes to bias_ih and bias_hh is zeroed (their sum is what the

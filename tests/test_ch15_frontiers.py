@@ -10,8 +10,6 @@ import minirnn.chapters.ch15_frontiers as fr
 
 def test_scan_work_small_cases():
     assert [fr.scan_work(T) for T in (1, 2, 3, 4, 5)] == [0, 1, 3, 5, 8]
-    assert fr.levels_needed(1) == 0
-    assert fr.levels_needed(1024) == 10 and fr.levels_needed(1025) == 11
 
 
 def test_coefficients_are_in_range():

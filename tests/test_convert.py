@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import minirnn.torch as mt
-from minirnn.convert import from_torch, grads_from_torch, to_torch
+from minirnn.convert import from_torch, grads_from_torch, load_params
 from minirnn.numpy import (
     gru_step_forward,
     lstm_step_forward,
@@ -76,7 +76,7 @@ def test_round_trip_into_a_fresh_module_gives_the_same_function(cell, kind):
         torch.manual_seed(2)
         source, target = CELLS[cell][0](D, H).double(), CELLS[cell][1](D, H).double()
         x = torch.randn(N, D, dtype=torch.float64)
-    assert to_torch(from_torch(source), target) is target
+    assert load_params(from_torch(source), target) is target
     a, b = source(x), target(x)
     a, b = (a[0], b[0]) if isinstance(a, tuple) else (a, b)
     assert torch.allclose(a, b, atol=1e-12)
@@ -91,7 +91,7 @@ def test_gru_keeps_both_biases_and_round_trips_the_state_dict_exactly():
     source, target = _layer("gru", 0), _layer("gru", 1)
     for p in target.parameters():
         torch.nn.init.zeros_(p)
-    to_torch(from_torch(source), target)
+    load_params(from_torch(source), target)
     for name, value in source.state_dict().items():
         assert torch.equal(target.state_dict()[name], value), name
 
@@ -101,7 +101,7 @@ def test_rnn_and_lstm_bias_goes_to_bias_ih_and_bias_hh_is_zeroed():
     Wx, Wh, b = from_torch(module)[0]
     np.testing.assert_allclose(b, (module.bias_ih_l0 + module.bias_hh_l0).detach().numpy())
     target = _layer("lstm", 1, num_layers=1, bidirectional=False)
-    to_torch([(Wx, Wh, b)], target)
+    load_params([(Wx, Wh, b)], target)
     assert torch.count_nonzero(target.bias_hh_l0) == 0
     np.testing.assert_allclose(target.bias_ih_l0.detach().numpy(), b)
 
@@ -129,9 +129,9 @@ def test_bias_false_gives_zero_biases_and_refuses_nonzero_ones():
     module = _layer("rnn", 0, num_layers=1, bidirectional=False, bias=False)
     Wx, Wh, b = from_torch(module)[0]
     assert not b.any()
-    to_torch([(Wx, Wh, b)], module)
+    load_params([(Wx, Wh, b)], module)
     with pytest.raises(ValueError, match="bias=False"):
-        to_torch([(Wx, Wh, b + 1)], module)
+        load_params([(Wx, Wh, b + 1)], module)
 
 
 def test_bad_input_names_the_argument():
@@ -142,10 +142,10 @@ def test_bad_input_names_the_argument():
     module = _layer("gru", 0)
     params = from_torch(module)
     with pytest.raises(ValueError, match=r"params: expected 4 tuple\(s\)"):
-        to_torch(params[:2], module)
+        load_params(params[:2], module)
     bad = list(params)
     bad[1] = (bad[1][0].T, *bad[1][1:])
     with pytest.raises(ValueError, match=r"params\[1\] Wx: expected shape"):
-        to_torch(bad, module)
+        load_params(bad, module)
     with pytest.raises(ValueError, match="no .grad"):
         grads_from_torch(module)

@@ -259,9 +259,26 @@ def test_makefile_skips_exactly_the_anywhere_notebooks_in_its_nbval_run():
     assert "$(ANYWHERE_NOTEBOOKS:%=--ignore=notebooks/%.ipynb)" in nbval.group(1)
 
 
+def modules_loading_results() -> set[str]:
+    """Modules of the package that import minirnn.results (besides minirnn.results itself)."""
+    found = set()
+    for path in (ROOT / "minirnn").rglob("*.py"):
+        name = ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+        if not name.startswith("minirnn.results") and re.search(
+                r"^\s*(from|import) minirnn\.results\b", path.read_text(), re.MULTILINE):
+            found.add(name)
+    return found
+
+
 def test_notebooks_that_load_shipped_results_are_run_anywhere():
+    # directly, or through a package module that loads them (a chapter's load_runs, say)
+    loaders = modules_loading_results() | {"minirnn.results"}
+    assert "minirnn.chapters.appendix_long_range" in loaders
+    patterns = [re.compile(rf"\b{re.escape(m)}\b|from {re.escape(m.rpartition('.')[0])} "
+                           rf"import .*\b{re.escape(m.rpartition('.')[2])}\b") for m in loaders]
     loading = [nb.stem for nb in sorted(NOTEBOOKS.glob("*.ipynb"))
-               if any("minirnn.results" in line for _, line in code_lines(nb))]
+               if any(p.search(line) for _, line in code_lines(nb) for p in patterns)]
+    assert "16_appendix_long_range" in loading
     assert set(loading) <= set(anywhere_notebooks())
 
 

@@ -276,3 +276,18 @@ def test_check_gradients_arguments() -> None:
     inputs = dict(x=z(2, 3), prev_h=z(2, 4), Wx=z(3, 4), Wh=z(4, 4), b=z(4))
     with raises(ValueError, "backward: expected 5 gradients (x, prev_h, Wx, Wh, b), got 4"):
         check_gradients(rnn_step_forward, backward_missing_db, inputs)
+
+
+def test_fast_true_without_the_fast_package_says_so(monkeypatch) -> None:
+    import sys
+
+    from minirnn.numpy import bidirectional_forward
+
+    # what an assignment's copy of minirnn.numpy looks like: no fast package beside it
+    for name in [m for m in sys.modules if m.startswith("minirnn.numpy.fast")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "minirnn.numpy.fast", None)
+    x, h0 = z(2, 3, 4), z(2, 2, 5)
+    params = (z(4, 5), z(5, 5), z(5))
+    with raises(ValueError, "fast=True: this copy of minirnn.numpy has no fast package"):
+        bidirectional_forward(x, h0, params, params, cell="rnn", fast=True)

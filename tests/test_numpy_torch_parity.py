@@ -152,15 +152,13 @@ def test_step_functions_match_torch_cells(cell: str) -> None:
     kind = {"rnn_tanh": "RNNCell", "rnn_relu": "RNNCell", "lstm": "LSTMCell", "gru": "GRUCell"}
     extra = {"nonlinearity": cell[4:]} if cell.startswith("rnn") else {}
     module = getattr(torch.nn, kind[cell])(D, H, dtype=torch.float64, **extra)
-    Wx = module.weight_ih.detach().numpy().T.copy()
-    Wh = module.weight_hh.detach().numpy().T.copy()
-    b_ih, b_hh = module.bias_ih.detach().numpy(), module.bias_hh.detach().numpy()
+    Wx, Wh, *biases = from_torch(module)  # GRU (bx, bh); RNN and LSTM b = bias_ih + bias_hh
     x, h, c = (rng.standard_normal((N, k)) for k in (D, H, H))
     dnext_h, dnext_c = rng.standard_normal((N, H)), rng.standard_normal((N, H))
 
     xt, ht, ct = (torch.tensor(a, requires_grad=True) for a in (x, h, c))
     if cell == "lstm":
-        next_h, next_c, cache = lstm_step_forward(x, h, c, Wx, Wh, b_ih + b_hh)
+        next_h, next_c, cache = lstm_step_forward(x, h, c, Wx, Wh, *biases)
         dx, dh, dc, dWx, dWh, db = lstm_step_backward(dnext_h, dnext_c, cache)
         th, tc = module(xt, (ht, ct))
         ((th * torch.tensor(dnext_h)).sum() + (tc * torch.tensor(dnext_c)).sum()).backward()
@@ -169,10 +167,10 @@ def test_step_functions_match_torch_cells(cell: str) -> None:
         dbs = (db,)
     else:
         if cell == "gru":
-            next_h, cache = gru_step_forward(x, h, Wx, Wh, b_ih, b_hh)
+            next_h, cache = gru_step_forward(x, h, Wx, Wh, *biases)
             dx, dh, dWx, dWh, *dbs = gru_step_backward(dnext_h, cache)
         else:
-            next_h, cache = rnn_step_forward(x, h, Wx, Wh, b_ih + b_hh, cell[4:])
+            next_h, cache = rnn_step_forward(x, h, Wx, Wh, *biases, cell[4:])
             dx, dh, dWx, dWh, db = rnn_step_backward(dnext_h, cache)
             dbs = [db]
         th = module(xt, ht)
@@ -180,9 +178,9 @@ def test_step_functions_match_torch_cells(cell: str) -> None:
     assert rel_error(next_h, th.detach().numpy()) < TOL
     assert rel_error(dx, xt.grad.numpy()) < TOL
     assert rel_error(dh, ht.grad.numpy()) < TOL
-    assert rel_error(dWx, module.weight_ih.grad.numpy().T) < TOL
-    assert rel_error(dWh, module.weight_hh.grad.numpy().T) < TOL
-    torch_dbs = [module.bias_ih.grad.numpy(), module.bias_hh.grad.numpy()][: len(dbs)]
+    dWx_torch, dWh_torch, *torch_dbs = grads_from_torch(module)
+    assert rel_error(dWx, dWx_torch) < TOL
+    assert rel_error(dWh, dWh_torch) < TOL
     for a, b in zip(dbs, torch_dbs, strict=True):
         assert rel_error(a, b) < TOL
 

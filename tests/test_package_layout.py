@@ -36,7 +36,7 @@ def chapter_import_violations(chapters: Path, root: Path = PACKAGE.parent) -> li
         if path.name == "__init__.py":
             continue
         others = sorted(n for n in imported_modules(path, root)
-                        if n.startswith("minirnn.chapters.") and n != "minirnn.chapters.")
+                        if n == "minirnn.chapters" or n.startswith("minirnn.chapters."))
         if others:
             found.append(f"{path.name} imports chapter code: {others}")
     return found
@@ -67,8 +67,9 @@ def test_the_import_check_finds_a_planted_chapter_to_chapter_import(tmp_path):
     (chapters / "ch01_a.py").write_text('"""Chapter 1."""\nimport numpy\n')
     (chapters / "ch02_b.py").write_text('"""Chapter 2."""\nfrom minirnn.chapters import ch01_a\n')
     (chapters / "ch03_c.py").write_text('"""Chapter 3."""\nfrom .ch01_a import thing\n')
+    (chapters / "ch04_d.py").write_text('"""Chapter 4."""\nfrom minirnn import chapters\n')
     found = chapter_import_violations(chapters, tmp_path)
-    assert [line.split()[0] for line in found] == ["ch02_b.py", "ch03_c.py"]
+    assert [line.split()[0] for line in found] == ["ch02_b.py", "ch03_c.py", "ch04_d.py"]
 
 
 def test_the_library_never_imports_chapter_code():

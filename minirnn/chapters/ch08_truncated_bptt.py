@@ -150,7 +150,7 @@ class NoCarry:
     def __init__(self, batcher: TBPTTBatcher) -> None:
         self.batcher = batcher
 
-    def next_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
+    def next_batch(self) -> tuple[np.ndarray, np.ndarray]:  # the Trainer converts them
         x, y, _ = self.batcher.next_batch()
         return x, y
 

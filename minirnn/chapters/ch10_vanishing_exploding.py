@@ -1,4 +1,4 @@
-"""Chapter 10: vanishing and exploding gradients, measured through Jacobians and spectra.
+"""Chapter 10: Vanishing and exploding gradients, measured through Jacobians and spectra.
 
 Model (row vectors, course notation): h_t = phi(h_{t-1} Wh + u_t) with phi = tanh or the
 identity, where u_t = x_t Wx + b is the input drive of step t. The one-step Jacobian is

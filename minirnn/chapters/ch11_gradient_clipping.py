@@ -1,4 +1,4 @@
-"""Chapter 11: gradient clipping, measured on the adding problem with plain SGD.
+"""Chapter 11: Gradient clipping, measured on the adding problem with plain SGD.
 
 - `clip`: the three rules side by side on a list of gradient tensors (global norm as
   Pascanu et al. 2013 and torch.nn.utils.clip_grad_norm_, norm per tensor, and value), returning

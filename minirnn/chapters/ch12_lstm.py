@@ -1,4 +1,5 @@
-"""Chapter 12: the LSTM. Its gradient path measured, the adding problem, interpretable cells.
+"""Chapter 12: Long short-term memory. Its gradient path measured, the adding problem, and
+interpretable cells.
 
 The LSTM (gates i, f, g, o) carries a cell state c_t = f_t * c_{t-1} + i_t * g_t. Its partial
 Jacobian along the cell path is diag(f_t); the total Jacobian of the state (h_t, c_t) with

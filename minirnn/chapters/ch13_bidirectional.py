@@ -1,4 +1,4 @@
-"""Chapter 13: bidirectional RNNs. What a bidirectional layer sees, and what it must not be used
+"""Chapter 13: Bidirectional RNNs. What a bidirectional layer sees, and what it must not be used
 for.
 
 - `appears_later_task`, `unidirectional_ceiling`: a tagging task whose tag at step t is whether

@@ -1,4 +1,4 @@
-"""Chapter 14: the GRU. Its conventions, its size and its cost against the LSTM.
+"""Chapter 14: The GRU. Its conventions, its size and its cost against the LSTM.
 
 - `gru_cell`: one GRU step in torch with a choice of convention: the reset gate after the matrix
   (torch, ``reset="torch"``) or before it (Cho et al. 2014, ``reset="cho"``), and the update

@@ -1,4 +1,4 @@
-"""Chapter 15: frontiers. The one-step Jacobian of each cell, initialisation, and minGRU's scan.
+"""Chapter 15: Frontiers. The one-step Jacobian of each cell, initialisation, and minGRU's scan.
 
 - `one_step_jacobian`: d h_t / d h_{t-1} (or d c_t / d c_{t-1} along the LSTM's cell path) by
   autograd through the library's steps (`minirnn.torch.cells`, `mingru_coefficients`) for
@@ -14,8 +14,6 @@ Row-vector convention: J[i, j] = d h_t[i] / d h_{t-1}[j]; one example, H units.
 """
 
 from __future__ import annotations
-
-import math
 
 import torch
 
@@ -170,8 +168,3 @@ def sequential_relative_error(T: int, dtype: torch.dtype = torch.float32, seed: 
     exact = linear_recurrence_sequential(a, b, h0)
     approx = linear_recurrence_sequential(a.to(dtype), b.to(dtype), h0.to(dtype)).double()
     return float(((approx - exact).abs() / exact.abs()).median())
-
-
-def levels_needed(T: int) -> int:
-    """ceil(log2 T), written out for the chapter's table."""
-    return math.ceil(math.log2(T)) if T > 1 else 0

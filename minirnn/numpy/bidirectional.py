@@ -45,7 +45,11 @@ def _cell(cell: str, fast: bool = False) -> tuple[Callable, Callable]:
     if cell not in CELLS:
         raise ValueError(f"cell: expected one of {sorted(CELLS)}, got {cell!r}")
     if fast:  # imported here: the assignments ship minirnn.numpy without the fast package
-        from minirnn.numpy.fast import CELLS as FAST_CELLS
+        try:
+            from minirnn.numpy.fast import CELLS as FAST_CELLS
+        except ModuleNotFoundError as error:
+            raise ValueError("fast=True: this copy of minirnn.numpy has no fast package (the "
+                             "assignments leave it out); use the reference, fast=False") from error
 
         return FAST_CELLS[cell]
     return CELLS[cell]

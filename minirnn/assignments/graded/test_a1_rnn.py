@@ -54,7 +54,7 @@ def expected_sequence(x, h0, Wx, Wh, b):
     state, hs, steps = h0, [], []
     for t in range(x.shape[1]):
         next_h = expected_step(x[:, t], state, Wx, Wh, b)
-        steps.append((x[:, t], state, Wx, Wh, next_h, "tanh"))
+        steps.append((x[:, t], state, Wx, Wh, next_h, np.array("tanh")))
         state = next_h
         hs.append(next_h)
     lengths = np.full(x.shape[0], x.shape[1], dtype=np.int64)
