@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import sys
 import time
 from collections.abc import Iterator
@@ -58,6 +59,9 @@ class CLIError(ValueError):
 
 CHECKPOINT = "checkpoint.pt"
 MIN_TEMPERATURE = 1e-3  # below it, logits / T overflows float32: the sampling would give NaN
+# A loss above this (nats per character) means the run diverged: guessing uniformly costs ln V,
+# about 5 for a text's vocabulary; a loss of 1000 needs logits in the thousands (--lr too large).
+DIVERGED_LOSS = 1e3
 
 
 def user_errors() -> tuple[type[Exception], ...]:
@@ -247,6 +251,8 @@ def load_run(folder: str, device: torch.device | None = None) -> tuple[dict, Cha
         if len(vocab) != model.vocab_size:
             raise ValueError(f"its vocabulary has {len(vocab)} characters, its model "
                              f"{model.vocab_size} outputs")
+        if not all(bool(p.isfinite().all()) for p in model.parameters()):
+            raise ValueError("its parameters are not finite (the run diverged)")
     return ckpt, model.to(device or "cpu"), vocab
 
 
@@ -445,7 +451,6 @@ def train_in(out: Path, config: dict, vocab: CharVocab, train_text: str,
     """Train and save into the locked folder ``out``: every ``--save-every`` steps, at the end,
     and when a signal stops the run. Returns the exit status (128 + the signal's number if one
     stopped it)."""
-    import math
     import signal
 
     import torch
@@ -489,7 +494,7 @@ def train_in(out: Path, config: dict, vocab: CharVocab, train_text: str,
         nonlocal stopped_by
         loss = trainer.history["loss"][-1]
         # agreed by all ranks (a MAX all-reduce): a signal to any one stops all at this step
-        signum, bad_loss = distributed.agree(stopper.signum, int(not math.isfinite(loss)))
+        signum, bad_loss = distributed.agree(stopper.signum, int(not loss <= DIVERGED_LOSS))
         if bad_loss:
             raise diverged(f"the loss is {loss}")
         if signum:
@@ -539,9 +544,14 @@ def charlm_sample(args: argparse.Namespace) -> int:
     if missing:
         raise CLIError(f"--prime has characters outside the vocabulary: {''.join(missing)!r}")
     generator = torch.Generator().manual_seed(args.seed)
-    ids = model.generate(to_torch(vocab.encode(args.prime)), args.length,
-                         temperature=args.temperature,
-                         top_k=args.top_k, generator=generator)
+    try:
+        ids = model.generate(to_torch(vocab.encode(args.prime)), args.length,
+                             temperature=args.temperature, top_k=args.top_k, generator=generator)
+    except RuntimeError as err:  # torch.multinomial's "probability tensor contains inf, nan..."
+        if "probability tensor" not in str(err):
+            raise
+        raise CLIError(f"the model of {args.dir!r} gives non-finite probabilities (its run "
+                       "diverged: train it again with a smaller --lr)") from None
     print(args.prime + vocab.decode(ids))
     return 0
 
@@ -559,6 +569,9 @@ def charlm_eval(args: argparse.Namespace) -> int:
     check_vocabulary(vocab, held_out, "the held-out text")
     start = time.perf_counter()
     bpc = evaluate_charlm(model, vocab.encode(held_out))
+    if not math.isfinite(bpc) or bpc > DIVERGED_LOSS:
+        raise CLIError(f"the model of {args.dir!r} gives a loss of {bpc} bits per character "
+                       "(its run diverged: train it again with a smaller --lr)")
     where = "the default corpus" if args.text is None else args.text
     print(f"bits per character: {bpc:.4f} on the held-out last 10% of {where} "
           f"({len(held_out)} characters, {time.perf_counter() - start:.1f} s)")
