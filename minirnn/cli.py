@@ -360,10 +360,10 @@ FIXED_ON_RESUME = ("cell", "hidden_size", "embed_size", "layers", "backend", "ba
 CONFIG_KEY = {"layers": "num_layers"}
 
 
-def resumed_config(config: dict, args: argparse.Namespace, step: int) -> dict:
-    """The run's config, with --lr, --dropout and --steps applied from ``step`` on (with a note);
-    the flags that fix the model's shape or the data order must match the run's values."""
-    config = dict(config)
+def resumed_config(config: dict, args: argparse.Namespace, step: int) -> tuple[dict, list[str]]:
+    """The run's config, with --lr, --dropout and --steps applied from ``step`` on, and notes
+    that say so; the flags that fix the model's shape or the data order must match the run's."""
+    config, notes = dict(config), []
     if "impl" in config and "backend" not in config:  # written before backend was named so
         config["backend"] = config.pop("impl")
     for name in (*RUN_DEFAULTS, "steps"):
@@ -375,9 +375,9 @@ def resumed_config(config: dict, args: argparse.Namespace, step: int) -> dict:
         if name in FIXED_ON_RESUME:
             raise CLIError(f"{flag} cannot change on --resume: the run has {run_value!r}, got "
                            f"{given!r} (start a new run for another value)")
-        note(f"{flag} changes from {run_value} to {given} at step {step}")
+        notes.append(f"{flag} changes from {run_value} to {given} at step {step}")
         config[key] = given
-    return config
+    return config, notes
 
 
 def charlm_train(args: argparse.Namespace) -> int:
@@ -402,12 +402,13 @@ def charlm_train(args: argparse.Namespace) -> int:
         ckpt, _, vocab = load_run(args.resume)
         with damaged(Path(args.resume) / CHECKPOINT):
             trainer_state = ckpt["trainer"]
-            config = resumed_config(ckpt["config"], args, int(trainer_state["step"]))
+            config, notes = resumed_config(ckpt["config"], args, int(trainer_state["step"]))
             trained_on = config.get("text")
         if args.text is None and trained_on is not None:
             raise CLIError(f"the run was trained on {str(trained_on)[:200]!r}: give --text FILE "
                            "(a path stored in a checkpoint is never read)")
     else:
+        notes = []
         config = {name: getattr(args, name) for name in RUN_DEFAULTS}
         config = {k: RUN_DEFAULTS[k] if v is None else v for k, v in config.items()}
         config["num_layers"] = config.pop("layers")
@@ -416,7 +417,7 @@ def charlm_train(args: argparse.Namespace) -> int:
     if args.resume:
         check_vocabulary(vocab, train_text, "the text")
         if config.get("text_sha256", text_sha256(text)) != text_sha256(text):
-            note("the text differs from the one the run was trained on")
+            notes.append("the text differs from the one the run was trained on")
     else:
         vocab = CharVocab.from_text(text)
         config["vocab_size"] = len(vocab)
@@ -439,7 +440,7 @@ def charlm_train(args: argparse.Namespace) -> int:
         raise CLIError(error)
     try:
         return train_in(out, config, vocab, train_text, args, steps, device, rank, world_size,
-                        trainer_state if args.resume else None)
+                        trainer_state if args.resume else None, notes)
     finally:
         if lock is not None:
             lock.close()
@@ -447,7 +448,7 @@ def charlm_train(args: argparse.Namespace) -> int:
 
 def train_in(out: Path, config: dict, vocab: CharVocab, train_text: str,
              args: argparse.Namespace, steps: int | None, device: torch.device, rank: int,
-             world_size: int, resume_state: dict | None) -> int:
+             world_size: int, resume_state: dict | None, notes: list[str]) -> int:
     """Train and save into the locked folder ``out``: every ``--save-every`` steps, at the end,
     and when a signal stops the run. Returns the exit status (128 + the signal's number if one
     stopped it)."""
@@ -456,7 +457,7 @@ def train_in(out: Path, config: dict, vocab: CharVocab, train_text: str,
     import torch
 
     from minirnn.torch import distributed
-    from minirnn.torch.models import CharLM
+    from minirnn.torch.models import CharLM, token_cross_entropy
     from minirnn.torch.train import Trainer, seed_everything
 
     if resume_state is None:
@@ -473,6 +474,8 @@ def train_in(out: Path, config: dict, vocab: CharVocab, train_text: str,
         with damaged(Path(args.resume) / CHECKPOINT, "trainer section: "):
             trainer.load_state_dict(resume_state)
         trainer.base_lr = config["lr"]  # a new --lr applies from here on
+    for line in notes if rank == 0 else ():  # once nothing more can be refused
+        note(line)
     started, saved_at, stopped_by = trainer.step_count, None, 0
 
     def diverged(what: str) -> CLIError:
@@ -481,11 +484,23 @@ def train_in(out: Path, config: dict, vocab: CharVocab, train_text: str,
         return CLIError(f"training diverged at step {trainer.step_count}: {what}; {kept} "
                         "(try a smaller --lr)")
 
+    # a model is saved only if its loss on the start of the text is sane: the step that makes
+    # the parameters huge or NaN has a sane loss itself (it is computed before the update)
+    probe = torch.from_numpy(vocab.encode(train_text[: config["seq_len"] + 1])).to(device)
+
+    @torch.no_grad()
+    def probe_loss() -> float:
+        model.eval()  # no dropout: no random numbers drawn, the run stays exact
+        logits, _ = model(probe[None, :-1])
+        model.train()
+        return float(token_cross_entropy(logits, probe[None, 1:]))
+
     def save() -> None:
         nonlocal saved_at
         # the parameters are equal on every rank, so every rank takes this decision alike
-        if not all(bool(torch.isfinite(p).all()) for p in model.parameters()):
-            raise diverged("the parameters are not finite")
+        loss = probe_loss()
+        if not loss <= DIVERGED_LOSS:
+            raise diverged(f"the model's loss is {loss}")
         if rank == 0:
             save_run(out, config, vocab, trainer)
         saved_at = trainer.step_count
