@@ -402,7 +402,13 @@ def charlm_train(args: argparse.Namespace) -> int:
         ckpt, _, vocab = load_run(args.resume)
         with damaged(Path(args.resume) / CHECKPOINT):
             trainer_state = ckpt["trainer"]
-            config, notes = resumed_config(ckpt["config"], args, int(trainer_state["step"]))
+            config = ckpt["config"]
+            for key in ("batch_size", "seq_len"):  # the model's own are checked by load_run
+                if not (isinstance(config[key], int) and config[key] >= 1):
+                    raise ValueError(f"config {key} is {config[key]!r}")
+            if not (isinstance(config["lr"], float) and 0 < config["lr"] < float("inf")):
+                raise ValueError(f"config lr is {config['lr']!r}")
+            config, notes = resumed_config(config, args, int(trainer_state["step"]))
             trained_on = config.get("text")
         if args.text is None and trained_on is not None:
             raise CLIError(f"the run was trained on {str(trained_on)[:200]!r}: give --text FILE "
@@ -471,8 +477,12 @@ def train_in(out: Path, config: dict, vocab: CharVocab, train_text: str,
                       log_every=0 if args.progress or rank > 0 else 100,
                       log=lambda line: print(line, flush=True))
     if resume_state is not None:
-        with damaged(Path(args.resume) / CHECKPOINT, "trainer section: "):
+        with damaged(Path(args.resume) / CHECKPOINT, "trainer section: "), torch.no_grad():
             trainer.load_state_dict(resume_state)
+            model.eval()  # one step on the carried state: does it fit the model and batch?
+            model(torch.zeros(config["batch_size"], 1, dtype=torch.long, device=device),
+                  trainer.state)
+            model.train()
         trainer.base_lr = config["lr"]  # a new --lr applies from here on
     for line in notes if rank == 0 else ():  # once nothing more can be refused
         note(line)

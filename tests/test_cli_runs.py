@@ -354,9 +354,19 @@ def test_damaged_checkpoint_sections(text, tmp_path, capsys):
     damaged["trainer"]["optimizer"] = {"state": "garbage"}
     save_checkpoint(run / "checkpoint.pt", damaged)
     assert "is damaged: trainer section" in fails(capsys, resume)
-    del damaged["trainer"]["history"]
-    save_checkpoint(run / "checkpoint.pt", damaged)
-    assert "is damaged" in fails(capsys, resume)
+    for section, value in [("history", None), ("carried_state", [torch.zeros(3, 3)] * 2),
+                           ("data", {"position": "x"})]:
+        broken = ckpt(run) if section == "history" else dict(good)
+        broken["trainer"] = dict(good["trainer"])
+        if value is None:
+            del broken["trainer"][section]
+        else:
+            broken["trainer"][section] = value
+        save_checkpoint(run / "checkpoint.pt", broken)
+        assert "is damaged: trainer section" in fails(capsys, resume), section
+    broken = dict(good, config=dict(good["config"], batch_size="2"))
+    save_checkpoint(run / "checkpoint.pt", broken)
+    assert "is damaged: config batch_size is '2'" in fails(capsys, resume)
 
     short_vocab = dict(good, vocab=good["vocab"][:5])  # shorter than the model's output
     save_checkpoint(run / "checkpoint.pt", short_vocab)
