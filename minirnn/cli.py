@@ -390,9 +390,9 @@ def charlm_train(args: argparse.Namespace) -> int:
         raise CLIError("give --out DIR (where the run is written) or --resume DIR")
     rank, world_size = distributed.world_from_env()
     if world_size > 1:  # started by torchrun: data-parallel training
-        if args.time_budget is not None or args.resume or args.device == "cuda":
-            raise CLIError("under torchrun, give --steps (ranks must agree on the number of "
-                           "steps), on the CPU, without --resume")
+        if args.resume or args.device == "cuda":
+            raise CLIError("under torchrun, train on the CPU (gloo) and without --resume (each "
+                           "rank's carried state is not saved)")
         args.device = "cpu"
         distributed.init()
     device = pick_device(args.device)
@@ -535,7 +535,7 @@ def train_in(out: Path, config: dict, vocab: CharVocab, train_text: str,
         remaining = None if steps is None else max(steps - trainer.step_count, 0)
         if args.stop_at is None or trainer.step_count < args.stop_at:
             trainer.fit(steps=remaining, time_budget=args.time_budget, total_steps=steps,
-                        after_step=after_step)
+                        after_step=after_step, clock=distributed.agreed_clock())
         if saved_at != trainer.step_count:
             save()
         if world_size > 1:

@@ -72,7 +72,8 @@ def worker_pids(parent: int) -> dict[int, int]:
 @pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="finds the ranks in /proc")
 def test_a_signal_to_one_rank_stops_every_rank_at_the_same_step(tmp_path):
     """SIGTERM to rank 1 alone: the ranks agree (all-reduce) to stop after the same step, rank 0
-    saves the run there, and nobody is left waiting."""
+    saves the run there, and nobody is left waiting. With a time budget, which the ranks read
+    from one agreed clock: their learning rates, and so their parameters, stay equal."""
     text = tmp_path / "small.txt"
     text.write_text("a stitch in time saves nine. " * 80, encoding="utf-8")
     out = tmp_path / "run"
@@ -80,7 +81,7 @@ def test_a_signal_to_one_rank_stops_every_rank_at_the_same_step(tmp_path):
     torchrun = str(TORCHRUN) if TORCHRUN.exists() else shutil.which("torchrun")
     child = subprocess.Popen(
         [torchrun, "--standalone", "--nproc_per_node=2", "-m", "minirnn", "charlm", "train",
-         "--text", str(text), "--steps", "100000", "--save-every", "10", "--hidden-size", "8",
+         "--text", str(text), "--time-budget", "600", "--save-every", "10", "--hidden-size", "8",
          "--embed-size", "4", "--batch-size", "2", "--seq-len", "8", "--out", str(out),
          "--no-progress"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)

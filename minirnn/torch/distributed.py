@@ -12,14 +12,17 @@ parameters stay equal.
 
 Only rank 0 touches the run folder: it checks and locks it, writes the checkpoints, and at the end
 writes every rank's final parameters to ``OUT/ranks/rank{r}.pt`` (gathered from the ranks) so that
-their equality can be checked. Decisions to stop or save are taken together (``agree``, an
-all-reduce after every step): a signal that reaches one process stops all of them at the same
-step, so none is left waiting in a collective operation that the others have left.
+their equality can be checked. Decisions to stop or save are taken together: ``agree`` (an
+all-reduce after every step) for signals and a diverging loss, ``agreed_clock`` for a time
+budget. A signal that reaches one process stops all of them after the same step, so none is left
+waiting in a collective operation that the others have left; periodic saves are step-based.
 """
 
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -59,6 +62,20 @@ def agree(*flags: int) -> list[int]:
     values = torch.tensor(flags, dtype=torch.int64)
     dist.all_reduce(values, op=dist.ReduceOp.MAX)
     return values.tolist()
+
+
+def agreed_clock() -> Callable[[], float]:
+    """A clock (seconds) that reads the same on every process: the latest of their wall clocks.
+    Every process must call it at the same points, as the training loop does once a step."""
+    if not dist.is_initialized():
+        return time.perf_counter
+
+    def clock() -> float:
+        now = torch.tensor(time.time(), dtype=torch.float64)
+        dist.all_reduce(now, op=dist.ReduceOp.MAX)
+        return float(now)
+
+    return clock
 
 
 def share_from_rank0(value):

@@ -249,26 +249,29 @@ class Trainer:
     # -- the loop ------------------------------------------------------------------------------
     def fit(self, steps: int | None = None, time_budget: float | None = None,
             total_steps: int | None = None,
-            after_step: Callable[[Trainer], bool] | None = None) -> dict[str, list[float]]:
+            after_step: Callable[[Trainer], bool] | None = None,
+            clock: Callable[[], float] = time.perf_counter) -> dict[str, list[float]]:
         """Train for ``steps`` more steps, or until ``time_budget`` seconds have passed (the
         first that comes). The schedule runs over ``total_steps`` (default: this call's end),
         or over the time budget. Returns the history.
 
         ``after_step(trainer)`` is called after every step; returning True stops the loop there.
         It is the place for periodic saves and for stopping on a signal: it runs between two
-        whole steps, so a run saved there and resumed continues exactly."""
+        whole steps, so a run saved there and resumed continues exactly. ``clock`` gives the
+        seconds for the time budget (several processes pass one they agree on, so they stop at
+        the same step with the same learning rate)."""
         if steps is None and time_budget is None:
             raise ValueError("give steps or time_budget")
         if steps is not None and steps < 0:
             raise ValueError(f"steps must be >= 0, got {steps}")
         end = self.step_count + steps if steps is not None else None
         total = total_steps or end
-        start = time.perf_counter()
+        start = clock()
         bar = _progress_bar(self.progress, steps)
         first_step = self.step_count
         try:
             while end is None or self.step_count < end:
-                elapsed = time.perf_counter() - start
+                elapsed = clock() - start
                 if time_budget is not None and elapsed >= time_budget:
                     break
                 fraction = self.step_count / total if total else elapsed / time_budget
@@ -287,7 +290,7 @@ class Trainer:
             if bar is not None:
                 bar.close()
         self.last_fit_steps = self.step_count - first_step
-        self.last_fit_seconds = time.perf_counter() - start
+        self.last_fit_seconds = clock() - start
         return self.history
 
     # -- checkpoints ---------------------------------------------------------------------------
