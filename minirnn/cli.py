@@ -300,14 +300,14 @@ def open_run_folder(out: Path, resume: str | None, force: bool):
     return lock
 
 
-def save_run(out: Path, config: dict, vocab: CharVocab, trainer: Trainer) -> None:
+def save_run(out: Path, config: dict, vocab: CharVocab, trainer_state: dict) -> None:
     """Write the run's one file: config, vocabulary and trainer state (atomically: a kill during
     the write leaves the previous checkpoint whole)."""
     from minirnn.torch.checkpoint import save_checkpoint
 
     try:
         save_checkpoint(out / CHECKPOINT, {"config": config, "vocab": vocab.chars,
-                                           "trainer": trainer.state_dict()})
+                                           "trainer": trainer_state})
     except OSError as err:
         raise CLIError(f"cannot write {str(out / CHECKPOINT)!r}: {err.strerror or err}; "
                        "the previous checkpoint, if any, is whole") from None
@@ -390,9 +390,8 @@ def charlm_train(args: argparse.Namespace) -> int:
         raise CLIError("give --out DIR (where the run is written) or --resume DIR")
     rank, world_size = distributed.world_from_env()
     if world_size > 1:  # started by torchrun: data-parallel training
-        if args.resume or args.device == "cuda":
-            raise CLIError("under torchrun, train on the CPU (gloo) and without --resume (each "
-                           "rank's carried state is not saved)")
+        if args.device == "cuda":
+            raise CLIError("under torchrun, train on the CPU (--device cpu or auto): gloo")
         args.device = "cpu"
         distributed.init()
     device = pick_device(args.device)
@@ -410,6 +409,10 @@ def charlm_train(args: argparse.Namespace) -> int:
                 raise ValueError(f"config lr is {config['lr']!r}")
             config, notes = resumed_config(config, args, int(trainer_state["step"]))
             trained_on = config.get("text")
+            run_processes = config.get("world_size", 1)
+        if run_processes != world_size:  # each process reads its own streams of the text
+            raise CLIError(f"the run was trained by {run_processes} process(es), this is "
+                           f"{world_size}: resume it with as many (torchrun --nproc_per_node)")
         if args.text is None and trained_on is not None:
             raise CLIError(f"the run was trained on {str(trained_on)[:200]!r}: give --text FILE "
                            "(a path stored in a checkpoint is never read)")
@@ -430,6 +433,7 @@ def charlm_train(args: argparse.Namespace) -> int:
         check_fits(config, config["batch_size"], config["seq_len"], device, world_size)
     config["text"] = None if args.text is None else str(Path(args.text).resolve())
     config["text_sha256"] = text_sha256(text)
+    config["world_size"] = world_size
     steps = args.steps if args.steps is not None else config.get("steps")
     if steps is None and args.time_budget is None:
         steps = 1000
@@ -477,6 +481,8 @@ def train_in(out: Path, config: dict, vocab: CharVocab, train_text: str,
                       log_every=0 if args.progress or rank > 0 else 100,
                       log=lambda line: print(line, flush=True))
     if resume_state is not None:
+        if world_size > 1:  # every rank carries its own state: saved as rank_states
+            resume_state = dict(resume_state, carried_state=resume_state["rank_states"][rank])
         with damaged(Path(args.resume) / CHECKPOINT, "trainer section: "), torch.no_grad():
             trainer.load_state_dict(resume_state)
             model.eval()  # one step on the carried state: does it fit the model and batch?
@@ -511,8 +517,11 @@ def train_in(out: Path, config: dict, vocab: CharVocab, train_text: str,
         loss = probe_loss()
         if not loss <= DIVERGED_LOSS:
             raise diverged(f"the model's loss is {loss}")
+        state = trainer.state_dict()
+        if world_size > 1:  # gathered on every rank, at the same step: a collective operation
+            state["rank_states"] = distributed.gather_objects(state["carried_state"])
         if rank == 0:
-            save_run(out, config, vocab, trainer)
+            save_run(out, config, vocab, state)
         saved_at = trainer.step_count
 
     def after_step(trainer: Trainer) -> bool:

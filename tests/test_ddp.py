@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from minirnn.cli import main
 from minirnn.torch.checkpoint import load_checkpoint
 from minirnn.torch.models import CharLM
 
@@ -103,3 +104,14 @@ def test_a_signal_to_one_rank_stops_every_rank_at_the_same_step(tmp_path):
     for name in rank0:
         assert torch.equal(rank0[name], rank1[name]), name
     assert sorted(p.name for p in out.iterdir()) == [".lock", "checkpoint.pt", "ranks"]
+
+    # each rank's carried state was saved: the run resumes under torchrun, not in one process
+    assert main(["charlm", "train", "--resume", str(out), "--text", str(text)]) == 2
+    result = subprocess.run(
+        [torchrun, "--standalone", "--nproc_per_node=2", "-m", "minirnn", "charlm", "train",
+         "--resume", str(out), "--text", str(text), "--time-budget", "600", "--stop-at",
+         str(step + 3), "--no-progress"],
+        capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "parameters equal on every rank: True" in result.stdout
+    assert load_checkpoint(out / "checkpoint.pt")["trainer"]["step"] == step + 3

@@ -78,6 +78,19 @@ def agreed_clock() -> Callable[[], float]:
     return clock
 
 
+def gather_objects(value) -> list:
+    """Every process's ``value`` (picklable; tensors are sent on the CPU), in rank order."""
+    if not dist.is_initialized():
+        return [value]
+    if isinstance(value, torch.Tensor):
+        value = value.cpu()
+    elif isinstance(value, list | tuple):
+        value = [v.cpu() if isinstance(v, torch.Tensor) else v for v in value]
+    gathered = [None] * dist.get_world_size()
+    dist.all_gather_object(gathered, value)
+    return gathered
+
+
 def share_from_rank0(value):
     """Rank 0's ``value`` (any picklable value), on every process."""
     if not dist.is_initialized():
@@ -91,11 +104,7 @@ def save_rank_parameters(out: str | Path, rank: int, model: nn.Module) -> Path |
     """Every rank's parameters, gathered on rank 0, which writes them to ``OUT/ranks/rank{r}.pt``
     (only rank 0 writes into the run folder). Every process must call it. Returns rank 0's file
     on rank 0, None on the others."""
-    params = {name: p.detach().cpu() for name, p in model.named_parameters()}
-    world_size = dist.get_world_size() if dist.is_initialized() else 1
-    gathered = [params] if world_size == 1 else [None] * world_size
-    if world_size > 1:
-        dist.all_gather_object(gathered, params)
+    gathered = gather_objects({name: p.detach().cpu() for name, p in model.named_parameters()})
     if rank > 0:
         return None
     for r, rank_params in enumerate(gathered):
