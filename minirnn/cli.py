@@ -79,43 +79,51 @@ class Parser(argparse.ArgumentParser):
 
 
 # argparse types: each error names what was expected and what was given ("argument --lr: ...")
+def number(kind: type, text: str):
+    try:
+        return kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected {'an integer' if kind is int else 'a number'}, got {text!r}") from None
+
+
 def positive_int(text: str) -> int:
-    value = int(text)
+    value = number(int, text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
     return value
 
 
 def non_negative_int(text: str) -> int:
-    value = int(text)
+    value = number(int, text)
     if value < 0:
         raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
     return value
 
 
 def positive_float(text: str) -> float:
-    value = float(text)
+    value = number(float, text)
     if not 0 < value < float("inf"):  # also refuses nan and inf
         raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text}")
     return value
 
 
 def probability(text: str) -> float:
-    value = float(text)
+    value = number(float, text)
     if not 0 <= value < 1:
         raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text}")
     return value
 
 
 def seed(text: str) -> int:
-    value = int(text)
+    value = number(int, text)
     if not 0 <= value < 2**64:  # what torch's generators take
         raise argparse.ArgumentTypeError(f"expected an integer in [0, 2**64 - 1], got {text}")
     return value
 
 
 def temperature(text: str) -> float:
-    value = float(text)
+    value = number(float, text)
     if value != 0 and not MIN_TEMPERATURE <= value < float("inf"):
         raise argparse.ArgumentTypeError(
             f"expected 0 (greedy) or a finite number >= {MIN_TEMPERATURE}, got {text}")
@@ -616,7 +624,13 @@ def add_charlm_commands(groups: argparse._SubParsersAction) -> None:
     charlm = groups.add_parser("charlm", help="character language model: train, sample, eval")
     commands = charlm.add_subparsers(dest="command", required=True)
 
-    train = commands.add_parser("train", help="train on the default corpus or a UTF-8 file")
+    train = commands.add_parser(
+        "train", help="train on the default corpus or a UTF-8 file",
+        description="Train a character model into --out, or continue the run in --resume. On "
+                    "--resume the run's sizes, cell, backend, batch size, sequence length and "
+                    "seed hold (another value is an error); --lr, --dropout and --steps apply "
+                    "from that step on. The run is saved every --save-every steps, at the end, "
+                    "and on Ctrl-C or SIGTERM.")
     train.add_argument("--text", help="UTF-8 text file (default: the shipped NumPy corpus)")
     budget = train.add_mutually_exclusive_group()
     budget.add_argument("--time-budget", type=positive_float, metavar="SECONDS")
@@ -627,7 +641,7 @@ def add_charlm_commands(groups: argparse._SubParsersAction) -> None:
                        help="save the run every STEPS steps (default %(default)s; 0: only at "
                             "the end); it is also saved on Ctrl-C and SIGTERM")
     train.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    train.add_argument("--out", help="folder for the run's checkpoint (a new or empty one)")
+    train.add_argument("--out", help="folder for the run (a new one, or one without a checkpoint)")
     train.add_argument("--resume", metavar="DIR", help="continue the run saved in DIR")
     train.add_argument("--force", action="store_true",
                        help="replace the checkpoint of another run in --out")
