@@ -18,7 +18,6 @@ import torch
 import minirnn
 from minirnn import cli
 from minirnn.cli import main
-from minirnn.torch import checkpoint as checkpoint_module
 from minirnn.torch.checkpoint import load_checkpoint, lock_folder, save_checkpoint
 from minirnn.torch.train import Trainer
 
@@ -408,10 +407,3 @@ def test_temporary_files_of_a_killed_save_are_removed(text, tmp_path, capsys):
     assert sorted(p.name for p in run.iterdir()) == [".lock", "checkpoint.pt", "notes.tmp"]
     assert capsys.readouterr().err.count("removed .checkpoint.pt.") == 2
 
-
-def test_remove_partial_writes_only_removes_ours(tmp_path):
-    (tmp_path / ".checkpoint.pt.x.tmp").write_text("")
-    (tmp_path / ".other.pt.x.tmp").write_text("")
-    removed = checkpoint_module.remove_partial_writes(tmp_path / "checkpoint.pt")
-    assert [p.name for p in removed] == [".checkpoint.pt.x.tmp"]
-    assert [p.name for p in tmp_path.iterdir()] == [".other.pt.x.tmp"]

@@ -8,6 +8,8 @@
   gradient norm (before clipping) and learning rate of every step, for plots.
 - ``state_dict``/``load_state_dict`` hold everything a resumed run needs (model, optimizer, RNG,
   batch position, carried state, history), so a run stopped and resumed equals one that was not.
+- ``fit(after_step=...)`` calls a function between two whole steps, which may stop the loop:
+  the place for periodic saves and for stopping on a signal (``python -m minirnn charlm train``).
 - ``FreshBatches`` draws a new batch at every step from a function of the step number;
   ``random_windows`` cuts (input, next-token target) windows at random places of a text.
 - A tqdm bar only where a person watches a terminal (stderr is a TTY) or when asked
