@@ -407,3 +407,30 @@ def test_temporary_files_of_a_killed_save_are_removed(text, tmp_path, capsys):
     assert sorted(p.name for p in run.iterdir()) == [".lock", "checkpoint.pt", "notes.tmp"]
     assert capsys.readouterr().err.count("removed .checkpoint.pt.") == 2
 
+
+
+def test_a_failed_write_is_one_line_and_keeps_the_last_checkpoint(text, tmp_path, capsys,
+                                                                  monkeypatch):
+    run = tmp_path / "run"
+    assert main(train(text, "--steps", "3", "--out", str(run))) == 0
+    good = (run / "checkpoint.pt").read_bytes()
+
+    def disk_full(obj, f):
+        f.write(b"partial")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(torch, "save", disk_full)
+    err = fails(capsys, train(text, "--steps", "6", "--resume", str(run)), notes=1)
+    assert "cannot write" in err and "No space left on device" in err
+    assert (run / "checkpoint.pt").read_bytes() == good
+    assert sorted(p.name for p in run.iterdir()) == [".lock", "checkpoint.pt"]
+
+
+def test_a_run_on_the_default_corpus_needs_no_text(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["charlm", "train", *TINY, "--steps", "1", "--out", str(run)]) == 0
+    assert ckpt(run)["config"]["text"] is None
+    assert main(["charlm", "eval", str(run)]) == 0
+    assert "of the default corpus" in capsys.readouterr().out
+    assert main(["charlm", "train", "--resume", str(run), "--steps", "2", "--no-progress"]) == 0
+    assert ckpt(run)["trainer"]["step"] == 2
