@@ -33,7 +33,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from minirnn.data.text import (
     CharVocab,
@@ -74,7 +74,7 @@ def user_errors() -> tuple[type[Exception], ...]:
 class Parser(argparse.ArgumentParser):
     """argparse's parser with its errors on one line (the usage is one ``--help`` away)."""
 
-    def error(self, message: str):
+    def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {' '.join(message.split())} (see --help)\n")
 
 
