@@ -58,3 +58,28 @@ def test_damaged_or_foreign_checkpoints(tmp_path):
     except CheckpointError as err:
         msg = str(err)
     assert "\n" not in msg
+
+
+def test_lock_folder_is_exclusive_and_released_on_close(tmp_path):
+    import os
+
+    from minirnn.torch.checkpoint import lock_folder
+
+    first = lock_folder(tmp_path)
+    busy = rf"in use by another training \(process {os.getpid()}\)"
+    with pytest.raises(CheckpointError, match=busy):
+        lock_folder(tmp_path)
+    first.close()
+    lock_folder(tmp_path).close()  # free again
+    with pytest.raises(OSError):
+        lock_folder(tmp_path / "missing")  # the folder cannot be written: the OSError says why
+
+
+def test_remove_partial_writes(tmp_path):
+    from minirnn.torch.checkpoint import remove_partial_writes
+
+    save_checkpoint(tmp_path / "c.pt", {"step": 1})
+    (tmp_path / ".c.pt.abc.tmp").write_bytes(b"partial")
+    (tmp_path / ".d.pt.abc.tmp").write_bytes(b"someone else's")
+    assert [p.name for p in remove_partial_writes(tmp_path / "c.pt")] == [".c.pt.abc.tmp"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".d.pt.abc.tmp", "c.pt"]

@@ -26,7 +26,8 @@ def test_train_sample_eval(text_file, tmp_path, capsys):
     assert main(["charlm", "train", "--text", str(text_file), "--steps", "60", "--out", str(out),
                  "--lr", "1e-2", *SMALL]) == 0
     assert "trained 60 steps" in capsys.readouterr().out
-    assert sorted(p.name for p in out.iterdir()) == ["checkpoint.pt"]  # the vocabulary is in it
+    # the vocabulary is in the checkpoint; .lock is the folder's lock (released at the end)
+    assert sorted(p.name for p in out.iterdir()) == [".lock", "checkpoint.pt"]
     ckpt = load_checkpoint(out / "checkpoint.pt")
     vocab = ckpt["vocab"]
     assert vocab == " .acdeghlmnost" and ckpt["trainer"]["step"] == 60
@@ -47,7 +48,7 @@ def test_train_sample_eval(text_file, tmp_path, capsys):
     greedy = capsys.readouterr().out
     assert greedy.startswith("the ") and len(greedy.rstrip("\n")) == 34
 
-    assert main(["charlm", "eval", str(out)]) == 0
+    assert main(["charlm", "eval", str(out), "--text", str(text_file)]) == 0
     bpc = float(capsys.readouterr().out.split("bits per character: ")[1].split()[0])
     assert bpc < 0.7 * torch.tensor(len(vocab)).log2().item()  # well below uniform guessing
 
@@ -58,7 +59,7 @@ def test_resume_continues_exactly(text_file, tmp_path, capsys):
     assert main([*base, "--out", str(tmp_path / "split"), "--stop-at", "12"]) == 0
     assert load_checkpoint(tmp_path / "split" / "checkpoint.pt")["trainer"]["step"] == 12
     assert main(["charlm", "train", "--resume", str(tmp_path / "split"), "--steps", "30",
-                 "--no-progress"]) == 0
+                 "--text", str(text_file), "--no-progress"]) == 0
     full = load_checkpoint(tmp_path / "full" / "checkpoint.pt")["trainer"]
     split = load_checkpoint(tmp_path / "split" / "checkpoint.pt")["trainer"]
     assert split["step"] == 30
@@ -84,7 +85,8 @@ def test_backend_flag_and_old_run_folders(text_file, tmp_path, capsys):
     assert capsys.readouterr().out.startswith("the")
     _, model, vocab = load_run(str(out))
     assert model.config["backend"] == "torch" and vocab.chars == ckpt["vocab"]
-    assert main(["charlm", "train", "--resume", str(out), "--steps", "6", "--no-progress"]) == 0
+    assert main(["charlm", "train", "--resume", str(out), "--steps", "6", "--text",
+                 str(text_file), "--no-progress"]) == 0
     config = load_checkpoint(out / "checkpoint.pt")["config"]
     assert config["backend"] == "torch" and "impl" not in config
 

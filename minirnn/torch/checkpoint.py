@@ -1,13 +1,32 @@
 """Checkpoints: written atomically, holding only tensors and plain Python values, read back with
-``torch.load(weights_only=True)`` (which refuses pickled classes, so loading runs no code)."""
+``torch.load(weights_only=True)`` (which refuses pickled classes, so loading runs no code).
+
+A folder that a training writes is locked (``lock_folder``), so that a second training of the same
+folder stops at once instead of silently overwriting the first one's work.
+"""
 
 from __future__ import annotations
 
 import os
 import tempfile
 from pathlib import Path
+from typing import IO
 
 import torch
+
+try:
+    import fcntl
+
+    def _try_lock(f: IO) -> None:
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)  # BlockingIOError when held
+except ImportError:  # Windows
+    import msvcrt
+
+    def _try_lock(f: IO) -> None:
+        f.seek(0)
+        msvcrt.locking(f.fileno(), msvcrt.LK_NBLCK, 1)  # OSError when held
+
+LOCK_NAME = ".lock"
 
 
 class CheckpointError(ValueError):
@@ -49,3 +68,38 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
         raise CheckpointError(f"checkpoint {str(path)!r} holds a {type(checkpoint).__name__}, "
                               "not a dict")
     return checkpoint
+
+
+def lock_folder(folder: str | Path) -> IO:
+    """Take the exclusive lock of ``folder`` (its file ``.lock``) and return the open lock file;
+    closing it, or the end of the process however it ends (even ``kill -9``), releases the lock.
+    A lock held by another process is a ``CheckpointError``; a folder that cannot be written
+    raises the ``OSError`` of creating the lock file (so this also checks the folder is
+    writable before any work is done)."""
+    folder = Path(folder)
+    f = open(folder / LOCK_NAME, "a+", encoding="ascii")  # held open: it is the lock
+    try:
+        _try_lock(f)
+    except OSError:
+        f.seek(0)
+        owner = f.read(20).strip()
+        f.close()
+        by = f" (process {owner})" if owner.isdigit() else ""
+        raise CheckpointError(f"run folder {str(folder)!r} is in use by another training{by}; "
+                              "wait for it to end or choose another folder") from None
+    f.seek(0)
+    f.truncate()
+    f.write(str(os.getpid()))  # for the message above, in the other process
+    f.flush()
+    return f
+
+
+def remove_partial_writes(path: str | Path) -> list[Path]:
+    """Delete the temporary files that ``save_checkpoint(path, ...)`` leaves when its process is
+    killed mid-write (``.NAME.*.tmp`` beside ``path``; a checkpoint can be 100 MB). Call it only
+    while holding the folder's lock: another training's write in progress looks the same."""
+    path = Path(path)
+    removed = sorted(path.parent.glob(f".{path.name}.*.tmp"))
+    for tmp in removed:
+        tmp.unlink(missing_ok=True)
+    return removed

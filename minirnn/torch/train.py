@@ -8,6 +8,8 @@
   gradient norm (before clipping) and learning rate of every step, for plots.
 - ``state_dict``/``load_state_dict`` hold everything a resumed run needs (model, optimizer, RNG,
   batch position, carried state, history), so a run stopped and resumed equals one that was not.
+- ``fit(after_step=...)`` calls a function between two whole steps, which may stop the loop:
+  the place for periodic saves and for stopping on a signal (``python -m minirnn charlm train``).
 - ``FreshBatches`` draws a new batch at every step from a function of the step number;
   ``random_windows`` cuts (input, next-token target) windows at random places of a text.
 - A tqdm bar only where a person watches a terminal (stderr is a TTY) or when asked
@@ -248,37 +250,49 @@ class Trainer:
 
     # -- the loop ------------------------------------------------------------------------------
     def fit(self, steps: int | None = None, time_budget: float | None = None,
-            total_steps: int | None = None) -> dict[str, list[float]]:
+            total_steps: int | None = None,
+            after_step: Callable[[Trainer], bool] | None = None,
+            clock: Callable[[], float] = time.perf_counter) -> dict[str, list[float]]:
         """Train for ``steps`` more steps, or until ``time_budget`` seconds have passed (the
         first that comes). The schedule runs over ``total_steps`` (default: this call's end),
-        or over the time budget. Returns the history."""
+        or over the time budget. Returns the history.
+
+        ``after_step(trainer)`` is called after every step; returning True stops the loop there.
+        It is the place for periodic saves and for stopping on a signal: it runs between two
+        whole steps, so a run saved there and resumed continues exactly. ``clock`` gives the
+        seconds for the time budget (several processes pass one they agree on, so they stop at
+        the same step with the same learning rate)."""
         if steps is None and time_budget is None:
             raise ValueError("give steps or time_budget")
         if steps is not None and steps < 0:
             raise ValueError(f"steps must be >= 0, got {steps}")
         end = self.step_count + steps if steps is not None else None
         total = total_steps or end
-        start = time.perf_counter()
+        start = clock()
         bar = _progress_bar(self.progress, steps)
         first_step = self.step_count
-        while end is None or self.step_count < end:
-            elapsed = time.perf_counter() - start
-            if time_budget is not None and elapsed >= time_budget:
-                break
-            fraction = self.step_count / total if total else elapsed / time_budget
-            if total and time_budget is not None:
-                fraction = max(fraction, elapsed / time_budget)
-            loss = self.train_step(fraction)
+        try:
+            while end is None or self.step_count < end:
+                elapsed = clock() - start
+                if time_budget is not None and elapsed >= time_budget:
+                    break
+                fraction = self.step_count / total if total else elapsed / time_budget
+                if total and time_budget is not None:
+                    fraction = max(fraction, elapsed / time_budget)
+                loss = self.train_step(fraction)
+                if bar is not None:
+                    bar.update(1)
+                    bar.set_postfix(loss=f"{loss:.3f}", refresh=False)
+                elif self.log_every and self.step_count % self.log_every == 0:
+                    recent = self.history["loss"][-self.log_every :]
+                    self.log(f"step {self.step_count}: loss {sum(recent) / len(recent):.4f}")
+                if after_step is not None and after_step(self):
+                    break
+        finally:  # also when after_step raises
             if bar is not None:
-                bar.update(1)
-                bar.set_postfix(loss=f"{loss:.3f}", refresh=False)
-            elif self.log_every and self.step_count % self.log_every == 0:
-                recent = self.history["loss"][-self.log_every :]
-                self.log(f"step {self.step_count}: loss {sum(recent) / len(recent):.4f}")
-        if bar is not None:
-            bar.close()
+                bar.close()
         self.last_fit_steps = self.step_count - first_step
-        self.last_fit_seconds = time.perf_counter() - start
+        self.last_fit_seconds = clock() - start
         return self.history
 
     # -- checkpoints ---------------------------------------------------------------------------
