@@ -132,7 +132,7 @@ def main_bench() -> None:
     with tempfile.TemporaryDirectory() as out:
         start = time.perf_counter()
         main(["charlm", "train", "--time-budget", str(args.budget), "--out", out,
-              "--no-progress", *args.train_args])
+              "--no-progress", "--save-every", "0", *args.train_args])
         ours_time = time.perf_counter() - start
         ckpt, model, _ = load_run(out)
         ours_steps = ckpt["trainer"]["step"]
