@@ -214,12 +214,11 @@ with a time limit and no network.
 """
 
 
-def student_files(a: Assignment, solution: bool = False, root: Path | None = None,
-                  assets: Path = HERE) -> dict[str, bytes]:
-    """Every file of the student folder: relative path -> bytes.
+def package_files(a: Assignment, solution: bool = False,
+                  root: Path | None = None) -> dict[str, bytes]:
+    """The folder's ``minirnn/`` copy: relative path ("minirnn/...") -> bytes.
 
-    `root` is the minirnn package folder the sources are cut from, `assets` the folder holding
-    notebooks/ and graded/ (tests point both at samples of their own).
+    `root` is the minirnn package folder the sources are cut from.
     """
     root = PACKAGE_ROOT if root is None else root
     files: dict[str, bytes] = {}
@@ -238,6 +237,17 @@ def student_files(a: Assignment, solution: bool = False, root: Path | None = Non
     missing = [function for function in a.chapters if function not in cut]
     if missing:  # building anyway would hand the solution out
         raise MarkerError(f"{a.name}: no solution region marked in {', '.join(missing)}")
+    return files
+
+
+def student_files(a: Assignment, solution: bool = False, root: Path | None = None,
+                  assets: Path = HERE) -> dict[str, bytes]:
+    """Every file of the student folder: relative path -> bytes.
+
+    `root` is the minirnn package folder the sources are cut from, `assets` the folder holding
+    notebooks/ and graded/ (tests point both at samples of their own).
+    """
+    files = package_files(a, solution, root)
     notebook = (assets / "notebooks" / a.notebook).read_text(encoding="utf-8")
     files[a.notebook] = (notebook_solution(notebook) if solution
                          else clear_notebook(notebook)).encode("utf-8")

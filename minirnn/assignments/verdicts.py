@@ -1,0 +1,297 @@
+"""A1's graded questions, judged in the grader's own process.
+
+For each graded test, `CASES[name](rng)` returns a Case: the calls the child makes on the
+student's functions (with inputs drawn from `rng`, which the grader seeds from a secret and the
+submission) and the check the grader runs on what they returned. Expected values come from the
+equations written out here with einsum, gradients from this module's own centred differences,
+and the caches handed to backward functions from the grader's reference forward passes, so a
+wrong forward pass does not cost the backward points. Nothing of the student's package runs
+here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from minirnn.assignments._child import flatten
+from minirnn.numpy import layers as reference_layers
+from minirnn.numpy import rnn as reference_rnn
+
+RNN, LAYERS = "minirnn.numpy.rnn", "minirnn.numpy.layers"
+
+
+class Case:
+    """The calls of one graded test, their inputs, and the check of their results."""
+
+    def __init__(self) -> None:
+        self.arrays: dict[str, np.ndarray] = {}
+        self.calls: list[dict] = []
+        self.check: Callable[[dict], None] = lambda out: None
+
+    def call(self, name: str, module: str, function: str, *args, select: int | None = None,
+             **kwargs) -> None:
+        self.calls.append({"name": name, "module": module, "function": function,
+                           "args": flatten(args, self.arrays, np),
+                           "kwargs": flatten(kwargs, self.arrays, np), "select": select})
+
+    def program(self, name: str, program: str, **inputs: np.ndarray) -> None:
+        self.arrays.update({k: np.asarray(v) for k, v in inputs.items()})
+        self.calls.append({"name": name, "program": program})
+
+
+def array(value, name: str, shape: tuple[int, ...] | None = None) -> np.ndarray:
+    """`value` as a float64 array of `shape`, or an AssertionError saying what came back."""
+    if shape is None and isinstance(value, (int, float, np.number)) and not isinstance(
+            value, bool):  # a scalar may come back as a Python number
+        value = np.asarray(value)
+    if not isinstance(value, np.ndarray):
+        raise AssertionError(f"{name}: expected an array, got {type(value).__name__}")
+    if shape is not None and value.shape != shape:
+        raise AssertionError(f"{name}: shape {value.shape} where {shape} was expected")
+    if value.dtype.kind not in "fiub":
+        raise AssertionError(f"{name}: dtype {value.dtype} is not numeric")
+    return value.astype(np.float64)
+
+
+def relative(got, want) -> float:
+    return float(np.max(np.abs(got - want) / np.maximum(1e-8, np.abs(got) + np.abs(want))))
+
+
+def scaled(got, want) -> float:
+    """Largest difference relative to the largest entry (numeric gradients carry ~1e-10)."""
+    return float(np.max(np.abs(got - want)) / max(float(np.max(np.abs(want))), 1e-12))
+
+
+def numeric_gradient(f: Callable[[], np.ndarray], x: np.ndarray, upstream: np.ndarray,
+                     h: float = 1e-5) -> np.ndarray:
+    """d sum(f() * upstream) / dx by centred differences (x is changed in place, restored)."""
+    grad = np.zeros_like(x)
+    for index in np.ndindex(x.shape):
+        old = x[index]
+        x[index] = old + h
+        plus = np.sum(f() * upstream)
+        x[index] = old - h
+        minus = np.sum(f() * upstream)
+        x[index] = old
+        grad[index] = (plus - minus) / (2 * h)
+    return grad
+
+
+def expect(condition: bool, message: str) -> None:
+    if not condition:
+        raise AssertionError(message)
+
+
+def step(x, h, Wx, Wh, b, relu=False):
+    pre = np.einsum("nd,dh->nh", x, Wx) + np.einsum("nk,kh->nh", h, Wh) + b[None]
+    return np.where(pre > 0, pre, 0.0) if relu else np.tanh(pre)
+
+
+def sequence(x, h0, Wx, Wh, b):
+    state, hs = h0, []
+    for t in range(x.shape[1]):
+        state = step(x[:, t], state, Wx, Wh, b)
+        hs.append(state)
+    return np.stack(hs, axis=1)
+
+
+def rnn_inputs(rng, N, D, H, T=None):
+    shape_x = (N, D) if T is None else (N, T, D)
+    return [rng.normal(size=shape_x), rng.normal(size=(N, H)) * 0.5,
+            rng.normal(size=(D, H)) * 0.4, rng.normal(size=(H, H)) * 0.4,
+            rng.normal(size=H) * 0.1]
+
+
+def check_gradients(out, name, names, f, inputs, upstream, tolerance):
+    grads = out[name]
+    expect(isinstance(grads, (tuple, list)) and len(grads) == len(names),
+           f"expected {len(names)} gradients ({', '.join(names)})")
+    for k, label in enumerate(names):
+        got = array(grads[k], label, inputs[k].shape)
+        want = numeric_gradient(f, inputs[k], upstream)
+        expect(scaled(got, want) < tolerance, f"{label} differs from the numeric gradient "
+                                              f"by {scaled(got, want):.1e}")
+
+
+def rnn_step_forward_case(rng) -> Case:
+    case, x = Case(), rnn_inputs(rng, 3, 4, 5)
+    case.call("tanh", RNN, "rnn_step_forward", *x, select=0)
+    case.call("relu", RNN, "rnn_step_forward", *x, nonlinearity="relu", select=0)
+
+    def check(out):
+        for name, relu in (("tanh", False), ("relu", True)):
+            got = array(out[name], f"next_h ({name})", (3, 5))
+            expect(relative(got, step(*x, relu=relu)) < 1e-10, f"next_h ({name}) is wrong")
+    case.check = check
+    return case
+
+
+def rnn_step_backward_case(rng) -> Case:
+    case, x = Case(), rnn_inputs(rng, 3, 4, 5)
+    upstream = rng.normal(size=(3, 5))
+    _, cache = reference_rnn.rnn_step_forward(*x)
+    case.call("grads", RNN, "rnn_step_backward", upstream, cache)
+    case.check = lambda out: check_gradients(
+        out, "grads", ("dx", "dprev_h", "dWx", "dWh", "db"), lambda: step(*x), x, upstream, 1e-7)
+    return case
+
+
+def rnn_forward_case(rng) -> Case:
+    case, x = Case(), rnn_inputs(rng, 2, 3, 4, T=6)
+    case.call("h", RNN, "rnn_forward", *x, select=0)
+    case.call("h32", RNN, "rnn_forward", *(a.astype(np.float32) for a in x), select=0)
+
+    def check(out):
+        got = array(out["h"], "h", (2, 6, 4))
+        expect(relative(got, sequence(*x)) < 1e-10, "h differs from the RNN's equations")
+        expect(isinstance(out["h32"], np.ndarray) and out["h32"].dtype == np.float32,
+               "float32 inputs must give float32 outputs")
+    case.check = check
+    return case
+
+
+def rnn_backward_case(rng) -> Case:
+    case, x = Case(), rnn_inputs(rng, 2, 3, 4, T=5)
+    upstream = rng.normal(size=(2, 5, 4))
+    _, cache = reference_rnn.rnn_forward(*x)
+    case.call("grads", RNN, "rnn_backward", upstream, cache)
+    case.check = lambda out: check_gradients(
+        out, "grads", ("dx", "dh0", "dWx", "dWh", "db"), lambda: sequence(*x), x, upstream, 1e-6)
+    return case
+
+
+def embedding_ids(rng, V, shape):
+    """Ids with repeats that leave two of the V rows unused."""
+    unused = rng.choice(V, size=2, replace=False)
+    used = np.setdiff1d(np.arange(V), unused)
+    return rng.choice(used, size=shape), unused
+
+
+def word_embedding_forward_case(rng) -> Case:
+    case = Case()
+    W = rng.normal(size=(6, 3))
+    ids, _ = embedding_ids(rng, 6, (2, 4))
+    case.call("out", LAYERS, "word_embedding_forward", ids, W, select=0)
+    case.check = lambda out: expect(
+        np.array_equal(array(out["out"], "out", (2, 4, 3)), W[ids]), "out[n, t] != W[x[n, t]]")
+    return case
+
+
+def word_embedding_backward_case(rng) -> Case:
+    case = Case()
+    W = rng.normal(size=(7, 3))
+    ids, unused = embedding_ids(rng, 7, (2, 5))
+    upstream = rng.normal(size=(2, 5, 3))
+    _, cache = reference_layers.word_embedding_forward(ids, W)
+    case.call("dW", LAYERS, "word_embedding_backward", upstream, cache)
+
+    def check(out):
+        got = array(out["dW"], "dW", W.shape)
+        want = np.zeros_like(W)
+        np.add.at(want, ids, upstream)  # repeated ids accumulate
+        expect(scaled(got, want) < 1e-10, "dW is wrong (repeated ids must accumulate)")
+        expect(bool(np.all(got[unused] == 0)), "ids that never occur must get no gradient")
+    case.check = check
+    return case
+
+
+def temporal_affine_case(rng) -> Case:
+    case = Case()
+    x, w, b = rng.normal(size=(2, 4, 3)), rng.normal(size=(3, 6)), rng.normal(size=6)
+    upstream = rng.normal(size=(2, 4, 6))
+    _, cache = reference_layers.temporal_affine_forward(x, w, b)
+    case.call("out", LAYERS, "temporal_affine_forward", x, w, b, select=0)
+    case.call("grads", LAYERS, "temporal_affine_backward", upstream, cache)
+
+    def check(out):
+        got = array(out["out"], "out", (2, 4, 6))
+        expect(relative(got, np.einsum("ntd,dm->ntm", x, w) + b) < 1e-10, "out is wrong")
+        check_gradients(out, "grads", ("dx", "dw", "db"),
+                        lambda: np.einsum("ntd,dm->ntm", x, w) + b, [x, w, b], upstream, 1e-8)
+    case.check = check
+    return case
+
+
+def softmax_loss(scores, targets, mask):
+    """(loss, dscores) written out: log-softmax, summed over kept steps, averaged over N."""
+    shifted = scores - scores.max(axis=2, keepdims=True)
+    log_p = shifted - np.log(np.exp(shifted).sum(axis=2, keepdims=True))
+    picked = np.take_along_axis(log_p, targets[..., None], axis=2)[..., 0]
+    N = scores.shape[0]
+    dscores = np.exp(log_p)
+    np.put_along_axis(dscores, targets[..., None],
+                      np.take_along_axis(dscores, targets[..., None], axis=2) - 1, axis=2)
+    return float(-(picked * mask).sum() / N), dscores * mask[..., None] / N
+
+
+def temporal_softmax_loss_case(rng) -> Case:
+    case = Case()
+    N, T, V = 4, 6, 10
+    scores = rng.normal(size=(3, 5, 7)) * 3
+    targets = rng.integers(0, 7, size=(3, 5))
+    mask = rng.random((3, 5)) > 0.4
+    mask[0, 0] = True
+    case.call("uniform", LAYERS, "temporal_softmax_loss", np.zeros((N, T, V)),
+              np.ones((N, T), dtype=np.int64))
+    case.call("masked", LAYERS, "temporal_softmax_loss", scores, targets, mask)
+    case.call("big", LAYERS, "temporal_softmax_loss", scores * 1000, targets, mask, select=0)
+
+    def check(out):
+        uniform = float(array(out["uniform"][0], "loss"))
+        expect(abs(uniform - T * np.log(V)) < 1e-10, "uniform scores must cost T log V")
+        want_loss, want_d = softmax_loss(scores, targets, mask)
+        loss, dscores = out["masked"]
+        expect(abs(float(array(loss, "loss")) - want_loss) < 1e-10, "the masked loss is wrong")
+        got = array(dscores, "dscores", scores.shape)
+        expect(scaled(got, want_d) < 1e-9, "dscores is wrong")
+        expect(bool(np.all(got[~mask] == 0)), "masked steps must send no gradient back")
+        expect(bool(np.isfinite(array(out["big"], "loss"))), "large scores overflow")
+    case.check = check
+    return case
+
+
+def language_model_loss(p, seq) -> float:
+    """The tiny language model's mean loss per sequence on `seq`, computed here."""
+    emb = p["W_embed"][seq[:, :-1]]
+    h = sequence(emb, np.zeros((seq.shape[0], p["Wh"].shape[0])), p["Wx"], p["Wh"], p["b"])
+    scores = np.einsum("nth,hv->ntv", h, p["W_out"]) + p["b_out"]
+    return softmax_loss(scores, seq[:, 1:], np.ones(seq[:, 1:].shape, dtype=bool))[0]
+
+
+def tiny_language_model_case(rng) -> Case:
+    """Trained by the child on one cyclic sequence; scored here on phases it never saw."""
+    case = Case()
+    V, D, H = 5, 4, 8
+    order = rng.permutation(V)  # the cycle the model must learn
+    seq = order[np.arange(11) % V][None]
+    params = dict(W_embed=rng.normal(size=(V, D)) * 0.5, Wx=rng.normal(size=(D, H)) * 0.3,
+                  Wh=rng.normal(size=(H, H)) * 0.3, b=np.zeros(H),
+                  W_out=rng.normal(size=(H, V)) * 0.3, b_out=np.zeros(V))
+    case.program("params", "tiny_language_model", seq=seq, steps=150, lr=0.1, **params)
+    unseen = np.stack([order[(np.arange(11) + k) % V] for k in range(1, V)])
+
+    def check(out):
+        trained = {k: array(out["params"].get(k), k, v.shape) for k, v in params.items()}
+        before, after = language_model_loss(params, unseen), language_model_loss(trained, unseen)
+        expect(after < 0.1 * before, f"the loss fell from {before:.3f} to {after:.3f} only, "
+                                     f"not below a tenth")
+    case.check = check
+    return case
+
+
+CASES: dict[str, Callable[[np.random.Generator], Case]] = {
+    "test_rnn_step_forward": rnn_step_forward_case,
+    "test_rnn_step_backward": rnn_step_backward_case,
+    "test_rnn_forward": rnn_forward_case,
+    "test_rnn_backward": rnn_backward_case,
+    "test_word_embedding_forward": word_embedding_forward_case,
+    "test_word_embedding_backward": word_embedding_backward_case,
+    "test_temporal_affine": temporal_affine_case,
+    "test_temporal_softmax_loss": temporal_softmax_loss_case,
+    "test_tiny_language_model_learns": tiny_language_model_case,
+}
+
+# assignments graded here (the others run their graded tests in the child)
+JUDGED = {"a1_rnn": CASES}
