@@ -7,7 +7,8 @@
                                         [--length N] [--seed S]
     python -m minirnn charlm eval DIR [--text FILE]
     python -m minirnn assignments build [--out DIR] [--solution] [NAME ...]
-    python -m minirnn assignments grade DIR [--json FILE] [--time-limit S]
+    python -m minirnn assignments grade DIR [--assignment NAME] [--json FILE] [--time-limit S]
+                                        [--seed N] [--jobs N]
 
 Each group of subcommands registers itself in one small function (``add_charlm_commands``);
 another group is one more such function and one more line in ``build_parser``. Errors a user can
@@ -699,7 +700,8 @@ def assignments_grade(args: argparse.Namespace) -> int:
     from minirnn.assignments import grade
 
     try:
-        result = grade.grade(args.dir, limit=args.time_limit)
+        result = grade.grade(args.dir, limit=args.time_limit, assignment=args.assignment,
+                             seed=args.seed, jobs=args.jobs)
     except grade.GradeError as err:
         raise CLIError(str(err)) from None
     print(grade.report(result))
@@ -723,8 +725,16 @@ def add_assignment_commands(groups: argparse._SubParsersAction) -> None:
     grade = commands.add_parser("grade", help="run the graded tests on a student folder")
     grade.add_argument("dir", help="a student folder written by 'assignments build'")
     grade.add_argument("--json", metavar="FILE", help="also write the result as JSON")
+    grade.add_argument("--assignment", metavar="NAME",
+                       help="the assignment (default: the folder's assignment.json, checked "
+                            "against the catalog)")
     grade.add_argument("--time-limit", type=positive_float, default=20.0, metavar="SECONDS",
-                       help="per graded test (default 20)")
+                       help="CPU seconds per graded test (default 20)")
+    grade.add_argument("--seed", type=int, metavar="N",
+                       help="reproduce a grade: the seed its report records (default: derived "
+                            "from MINIRNN_GRADE_SECRET and the submission)")
+    grade.add_argument("--jobs", type=int, default=2, metavar="N",
+                       help="graded tests run at once (default 2)")
     grade.set_defaults(func=assignments_grade)
 
 

@@ -130,8 +130,7 @@ def assignment_of(folder: Path, name: str | None = None) -> tuple[catalog.Assign
         except ValueError as err:
             raise GradeError(str(err)) from None
         if claimed is not None and claimed != name:
-            raise GradeError(f"{str(meta)!r} says {claimed!r}, but {name!r} is being graded: "
-                             f"is this the right folder?")
+            return a, f"the command line (the folder's assignment.json says {claimed!r})"
         return a, "the command line"
     if claimed is None:
         raise GradeError(f"{str(folder)!r} has no assignment.json: is it a built assignment? "
@@ -183,6 +182,49 @@ def _template(a: catalog.Assignment, root: Path | None) -> dict[str, bytes]:
     if key not in _TEMPLATES:
         _TEMPLATES[key] = build.package_files(a, root=root)
     return _TEMPLATES[key]
+
+
+def _top_level_names(tree) -> set[str]:
+    import ast
+
+    names = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.Import, ast.ImportFrom)):
+            names.update(n.id for n in ast.walk(node) if isinstance(n, ast.Name))
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                names.update((a.asname or a.name).split(".")[0] for a in node.names)
+    return names
+
+
+def with_missing_stubs(student: bytes, template: bytes, rel: str) -> bytes:
+    """The student's module, plus a stub for each top-level function or class of the template
+    it lacks: the package's __init__ still imports, and only the questions that call the
+    missing name fail. A module that does not parse is left as it is."""
+    import ast
+
+    try:
+        have = _top_level_names(ast.parse(student))
+        want = [node for node in ast.parse(template).body
+                if isinstance(node, (ast.FunctionDef, ast.ClassDef))]
+    except (SyntaxError, ValueError):
+        return student
+    stubs = []
+    for node in want:
+        if node.name in have:
+            continue
+        message = f"{node.name} is missing from {rel}"
+        if isinstance(node, ast.ClassDef):
+            stubs.append(f"class {node.name}:\n    def __init__(self, *args, **kwargs):\n"
+                         f"        raise NotImplementedError({message!r})\n")
+        else:
+            stubs.append(f"def {node.name}(*args, **kwargs):\n"
+                         f"    raise NotImplementedError({message!r})\n")
+    if not stubs:
+        return student
+    return student + ("\n\n# added by the grader: missing from the submission\n"
+                      + "\n\n".join(stubs)).encode()
 
 
 def submission_seed(secret: bytes, a: catalog.Assignment, taken: dict[str, bytes]) -> int:
@@ -305,6 +347,8 @@ def run_child(box: Path, spec: dict, limits: Limits, child_source: str) -> dict:
                 "seconds": 0.0}
     if report.get("error") == "MemoryError":
         report["limit"] = "memory"
+    elif str(report.get("message", "")).startswith("[Errno 27]"):  # EFBIG: Python ignores
+        report["limit"] = "output size"  # SIGXFSZ, so the write past RLIMIT_FSIZE fails
     report["outputs_file"] = str(paths["outputs"])
     return report
 
@@ -352,20 +396,25 @@ def _write_copy(work: Path, files: dict[str, bytes]) -> None:
 
 def run_tests(folder: Path, a: catalog.Assignment, limits: Limits | float = TIME_LIMIT,
               assets: Path = HERE, root: Path | None = None, seed: int | None = None,
-              jobs: int = 2) -> tuple[dict, dict]:
-    """(name -> result entry of each graded test, facts: seed, refused files, how judged)."""
+              jobs: int = 2, grader_dir: Path = HERE) -> tuple[dict, dict]:
+    """(name -> result entry of each graded test, facts: seed, refused files, how judged).
+
+    `grader_dir` holds the grader files SHA256SUMS lists (tests point it at a copy)."""
     from minirnn.assignments import verdicts
 
     if isinstance(limits, (int, float)):
         limits = Limits(time=float(limits))
-    grader = verified_files(HERE)
-    tests_source = (grader if assets.resolve() == HERE else verified_files(assets)).get(
+    grader = verified_files(grader_dir)
+    tests_source = (grader if assets.resolve() == grader_dir.resolve()
+                    else verified_files(assets)).get(
         f"graded/{a.graded}")
     child_source = grader["_child.py"].decode("utf-8")
     if not (folder / "minirnn").is_dir() or (folder / "minirnn").is_symlink():
         raise GradeError(f"{str(folder)!r} has no minirnn/ folder")
     taken, refused = submitted_modules(folder, a)
-    files = {**_template(a, root), **taken}
+    template = _template(a, root)
+    files = {**template, **{rel: with_missing_stubs(data, template.get(rel, b""), rel)
+                            for rel, data in taken.items()}}
     cases = verdicts.JUDGED.get(a.name)
     if seed is None:
         seed = submission_seed(grading_secret(), a, taken)
@@ -436,7 +485,8 @@ def run_tests(folder: Path, a: catalog.Assignment, limits: Limits | float = TIME
 
 def grade(folder: Path | str, limit: Limits | float = TIME_LIMIT,
           assignment: catalog.Assignment | str | None = None, assets: Path = HERE,
-          root: Path | None = None, seed: int | None = None, jobs: int = 2) -> dict:
+          root: Path | None = None, seed: int | None = None, jobs: int = 2,
+          grader_dir: Path = HERE) -> dict:
     """Points per question and the total for a student folder (a JSON-ready dict).
 
     `assignment` (an Assignment or its name) is the instructor's word; without it the folder's
@@ -451,7 +501,7 @@ def grade(folder: Path | str, limit: Limits | float = TIME_LIMIT,
             raise GradeError(f"student folder {str(folder)!r} does not exist")
     else:
         a, named = assignment_of(folder, assignment)
-    tests, facts = run_tests(folder, a, limit, assets, root, seed, jobs)
+    tests, facts = run_tests(folder, a, limit, assets, root, seed, jobs, grader_dir)
     questions = []
     for q in a.questions:
         earned = sum(points for name, points in q.tests if tests[name]["status"] == "passed")
