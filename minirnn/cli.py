@@ -8,7 +8,7 @@
     python -m minirnn charlm eval DIR [--text FILE]
     python -m minirnn assignments build [--out DIR] [--solution] [NAME ...]
     python -m minirnn assignments grade DIR [--assignment NAME] [--json FILE] [--time-limit S]
-                                        [--seed N] [--jobs N]
+                                        [--seed N] [--jobs N] [--sandbox auto|bwrap|none]
 
 Each group of subcommands registers itself in one small function (``add_charlm_commands``);
 another group is one more such function and one more line in ``build_parser``. Errors a user can
@@ -701,7 +701,7 @@ def assignments_grade(args: argparse.Namespace) -> int:
 
     try:
         result = grade.grade(args.dir, limit=args.time_limit, assignment=args.assignment,
-                             seed=args.seed, jobs=args.jobs)
+                             seed=args.seed, jobs=args.jobs, sandbox=args.sandbox)
     except grade.GradeError as err:
         raise CLIError(str(err)) from None
     print(grade.report(result))
@@ -733,6 +733,10 @@ def add_assignment_commands(groups: argparse._SubParsersAction) -> None:
     grade.add_argument("--seed", type=int, metavar="N",
                        help="reproduce a grade: the seed its report records (default: derived "
                             "from MINIRNN_GRADE_SECRET and the submission)")
+    grade.add_argument("--sandbox", choices=("auto", "bwrap", "none"), default="auto",
+                       help="bwrap: bubblewrap around each test (no network, no files outside "
+                            "the scratch folder, no process left behind); auto: bwrap where it "
+                            "works (default)")
     grade.add_argument("--jobs", type=int, default=2, metavar="N",
                        help="graded tests run at once (default 2)")
     grade.set_defaults(func=assignments_grade)

@@ -2,8 +2,9 @@
 
 Each scores what the honest work in it earns (0 for the forgeries), and the grader is intact
 afterwards. The grader's files are a copy per test (`grader`), so an attack that writes to them
-cannot harm the repository. Attacks that need a sandbox (network, writing outside the folder,
-background processes) are not here: without bubblewrap nothing stops them (see teaching.md).
+cannot harm the repository. The network, files outside the folder and background processes are
+out of reach only in the bubblewrap sandbox: where its probe fails, those attacks are expected
+failures, with the reason.
 """
 
 import json
@@ -197,10 +198,18 @@ def test_a_changed_grader_refuses_to_grade(a1, grader, tmp_path, change):
            if change == "append" else f"os.remove({str(target)!r})")
     folder = hostile(a1[0], tmp_path, change, append={RNN: f"import os\n{act}\n"})
     assert points(folder, grader)[0] == 0  # the attack itself gains nothing
-    with pytest.raises(grade.GradeError, match="refusing to grade"):
-        points(a1[0], grader)  # and the next grade is refused, not mis-scored
-    assert (grade.HERE / "graded" / "test_a1_rnn.py").is_file()  # the real grader: untouched
-    grade.verified_files(grade.HERE)
+    if AVAILABLE:  # the sandbox kept the grader out of reach
+        grade.verified_files(grader)
+    else:  # it changed the grader, which now refuses to grade
+        with pytest.raises(grade.GradeError, match="refusing to grade"):
+            points(a1[0], grader)
+    if change == "append":  # the same change made here: refused, whatever the sandbox
+        target.write_text(target.read_text() + "\ndef test_rnn_forward():\n    pass\n")
+    else:
+        target.unlink(missing_ok=True)
+    with pytest.raises(grade.GradeError, match="test_a1_rnn.py was changed|is missing"):
+        points(a1[0], grader)
+    grade.verified_files(grade.HERE)  # the real grader: untouched
 
 
 def test_a_hang_at_import_costs_its_questions_and_the_report_is_written(a1, grader, tmp_path):
@@ -297,3 +306,96 @@ def test_the_manifest_is_current():
     """After a deliberate change of the graded tests, _child.py or verdicts.py, run
     ``python -c "from minirnn.assignments import grade; grade.write_manifest()"``."""
     grade.verified_files(grade.HERE)
+
+
+# -- attacks only a sandbox stops ---------------------------------------------------------------
+AVAILABLE, WHY = grade.bwrap_available()
+SANDBOX = "bwrap" if AVAILABLE else "none"
+needs_sandbox = pytest.mark.xfail(not AVAILABLE, strict=True,
+                                  reason=f"no bubblewrap sandbox here, so nothing stops this "
+                                         f"attack: {WHY}")
+
+
+@needs_sandbox
+def test_the_network_is_out_of_reach(a1, grader, tmp_path):
+    import socket
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    listener.settimeout(0.5)
+    port, reached = listener.getsockname()[1], []
+
+    def accept():
+        try:
+            while True:
+                reached.append(listener.accept()[0])
+        except OSError:
+            pass
+
+    thread = threading.Thread(target=accept)
+    thread.start()
+    attack = f'''
+import _socket, importlib, socket, subprocess
+for _connect in (lambda: _socket.socket().connect(("127.0.0.1", {port})),
+                 lambda: importlib.reload(socket).create_connection(("127.0.0.1", {port}), 1),
+                 lambda: subprocess.run(["curl", "-s", "http://127.0.0.1:{port}/"], timeout=2)):
+    try:
+        _connect()
+    except Exception:
+        pass
+'''
+    try:
+        folder = hostile(a1[0], tmp_path, "network", append={RNN: attack})
+        earned, _ = points(folder, grader, assignment=catalog.Assignment(
+            **{**A1.__dict__, "questions": A1.questions[:1]}), sandbox=SANDBOX)
+    finally:
+        thread.join()
+        listener.close()
+    assert earned == 0 and reached == []
+
+
+@needs_sandbox
+def test_files_outside_the_folder_and_the_environment_are_out_of_reach(a1, grader, tmp_path,
+                                                                        monkeypatch):
+    other = tmp_path / "other_student.json"
+    other.write_text('{"earned": 70}')
+    secret = tmp_path / "secret.txt"
+    secret.write_text("s3cret-answer-key")
+    monkeypatch.setenv("MINIRNN_TEST_TOKEN", "t0ken-value")
+    attack = f'''
+import os
+open({str(other)!r}, "w").write('{{"earned": 0}}')
+raise RuntimeError(open({str(secret)!r}).read() + os.environ.get("MINIRNN_TEST_TOKEN", ""))
+'''
+    folder = hostile(a1[1], tmp_path, "outside", append={RNN: attack})
+    earned, result = points(folder, grader, assignment=catalog.Assignment(
+        **{**A1.__dict__, "questions": A1.questions[:1]}), sandbox=SANDBOX)
+    text = json.dumps(result)
+    assert earned == 0 and "t0ken" not in text
+    assert other.read_text() == '{"earned": 70}' and "s3cret" not in text
+
+
+@needs_sandbox
+def test_no_process_outlives_the_grade(a1, grader, tmp_path):
+    tag = f"minirnn-attack-{os.getpid()}-{time.time_ns()}"
+    attack = f'''
+import subprocess, sys
+subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)", {tag!r}],
+                 start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+'''
+    folder = hostile(a1[0], tmp_path, "background", append={RNN: attack})
+    points(folder, grader, assignment=catalog.Assignment(
+        **{**A1.__dict__, "questions": A1.questions[:1]}), sandbox=SANDBOX)
+    time.sleep(0.3)
+    survivors = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and tag.encode() in (proc / "cmdline").read_bytes():
+                survivors.append(int(proc.name))
+        except OSError:
+            continue
+    for pid in survivors:  # the processes this test started, by id
+        os.kill(pid, 9)
+    assert survivors == []

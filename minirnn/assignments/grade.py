@@ -287,14 +287,58 @@ def _set_limits(limits: Limits) -> Callable[[], None]:
     return apply
 
 
+SANDBOXES = ("auto", "bwrap", "none")
+BWRAP_PROBE = ["bwrap", "--unshare-all", "--die-with-parent", "--ro-bind", "/", "/", "true"]
+_PROBE: list[tuple[bool, str]] = []
+
+
+def bwrap_available() -> tuple[bool, str]:
+    """(whether bubblewrap can sandbox a child here, why not): the probe, run once."""
+    if not _PROBE:
+        if shutil.which("bwrap") is None:
+            _PROBE.append((False, "bwrap is not installed (apt-get install bubblewrap)"))
+        else:
+            probe = subprocess.run(BWRAP_PROBE, capture_output=True, text=True, timeout=60)
+            _PROBE.append((probe.returncode == 0, f"'{' '.join(BWRAP_PROBE)}' failed: "
+                           f"{probe.stderr.strip()[:200]}"))
+    return _PROBE[0]
+
+
+def bwrap_command(box: Path, site: Path) -> list[str]:
+    """bubblewrap around the child: no network, its own process tree (all of it killed with it),
+    an empty root with read-only system, Python and the linked site packages, and the box as
+    the only writable folder (the grader's files, other students' and the home are not there)."""
+    args = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session",
+            "--ro-bind", "/usr", "/usr", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+    for top in ("/bin", "/lib", "/lib64", "/sbin"):
+        if os.path.islink(top):
+            args += ["--symlink", os.readlink(top), top]
+        elif os.path.isdir(top):
+            args += ["--ro-bind", top, top]
+    if os.path.exists("/etc/ld.so.cache"):
+        args += ["--ro-bind", "/etc/ld.so.cache", "/etc/ld.so.cache"]
+    read_only = {Path(sys.base_prefix).resolve(), Path(sys.executable).parent,
+                 Path(sys.executable).resolve().parent}
+    if (Path(sys.prefix) / "pyvenv.cfg").is_file():
+        read_only.add(Path(sys.prefix) / "pyvenv.cfg")
+    read_only.update(entry.resolve() for entry in site.iterdir())
+    read_only.add(site)
+    for path in sorted(read_only, key=lambda p: len(p.parts)):
+        args += ["--ro-bind", str(path), str(path)]
+    return args + ["--bind", str(box), str(box), "--chdir", str(box / "work"), "--"]
+
+
 def _tail(path: Path, size: int = 600) -> str:
     with open(path, "rb") as f:
         f.seek(max(0, path.stat().st_size - size))
         return f.read().decode("utf-8", "replace").strip()
 
 
-def run_child(box: Path, spec: dict, limits: Limits, child_source: str) -> dict:
+def run_child(box: Path, spec: dict, limits: Limits, child_source: str,
+              wrapper: list[str] | None = None) -> dict:
     """Run one child in `box` (its scratch copy in box/work); its report, or why there is none.
+
+    `wrapper` is the sandbox's command line put in front of the child's (bwrap_command).
 
     The report's "status" is the child's word; "limit" names a limit that ended it."""
     paths = {k: box / f"{k}.{ext}" for k, ext in
@@ -309,8 +353,8 @@ def run_child(box: Path, spec: dict, limits: Limits, child_source: str) -> dict:
            "MKL_NUM_THREADS": "1"}
     timed_out = False
     with open(paths["stdout"], "wb") as out, open(paths["stderr"], "wb") as err:
-        proc = subprocess.Popen([sys.executable, "-I", "-S", "-c", child_source,
-                                 str(paths["spec"])], cwd=box / "work", env=env,
+        proc = subprocess.Popen([*(wrapper or []), sys.executable, "-I", "-S", "-c",
+                                 child_source, str(paths["spec"])], cwd=box / "work", env=env,
                                 stdin=subprocess.DEVNULL, stdout=out, stderr=err,
                                 preexec_fn=_set_limits(limits), start_new_session=True)
         try:
@@ -323,6 +367,8 @@ def run_child(box: Path, spec: dict, limits: Limits, child_source: str) -> dict:
             pass
         proc.wait()
     code = proc.returncode
+    if wrapper and code > 128:  # bwrap exits with 128 + the signal that killed the child
+        code = -(code - 128)
     limit = None
     if timed_out:
         limit = "wall time"
@@ -396,10 +442,18 @@ def _write_copy(work: Path, files: dict[str, bytes]) -> None:
 
 def run_tests(folder: Path, a: catalog.Assignment, limits: Limits | float = TIME_LIMIT,
               assets: Path = HERE, root: Path | None = None, seed: int | None = None,
-              jobs: int = 2, grader_dir: Path = HERE) -> tuple[dict, dict]:
+              jobs: int = 2, grader_dir: Path = HERE, sandbox: str = "auto"
+              ) -> tuple[dict, dict]:
     """(name -> result entry of each graded test, facts: seed, refused files, how judged).
 
-    `grader_dir` holds the grader files SHA256SUMS lists (tests point it at a copy)."""
+    `grader_dir` holds the grader files SHA256SUMS lists (tests point it at a copy);
+    `sandbox` is "bwrap", "none", or "auto" (bwrap where its probe passes)."""
+    if sandbox not in SANDBOXES:
+        raise GradeError(f"sandbox: expected one of {', '.join(SANDBOXES)}, got {sandbox!r}")
+    available, why = bwrap_available() if sandbox != "none" else (False, "")
+    if sandbox == "bwrap" and not available:
+        raise GradeError(f"the bwrap sandbox is not available here: {why}")
+    sandbox = "bwrap" if available else "none"
     from minirnn.assignments import verdicts
 
     if isinstance(limits, (int, float)):
@@ -445,7 +499,8 @@ def run_tests(folder: Path, a: catalog.Assignment, limits: Limits | float = TIME
                 (box / "tests").mkdir()
                 (box / "tests" / a.graded).write_bytes(tests_source)
                 spec.update(mode="pytest", tests_file=str(box / "tests" / a.graded), test=name)
-            report = run_child(box, spec, limits, child_source)
+            wrapper = bwrap_command(box, site) if sandbox == "bwrap" else None
+            report = run_child(box, spec, limits, child_source, wrapper)
             entry = {"status": "failed", "error": report.get("error"),
                      "message": report.get("message", ""), "seconds": report.get("seconds", 0.0)}
             if report.get("limit"):
@@ -477,7 +532,7 @@ def run_tests(folder: Path, a: catalog.Assignment, limits: Limits | float = TIME
                     results[name]["message"] = ("refused: " + "; ".join(
                         f"{rel} ({why})" for rel, why in refused.items()) + "; "
                         + results[name]["message"])[:300]
-    facts = {"seed": seed, "refused": refused,
+    facts = {"seed": seed, "refused": refused, "sandbox": sandbox,
              "judged_by": "the grader (raw arrays from the child)" if cases is not None
              else "the graded tests, run in the child"}
     return results, facts
@@ -486,7 +541,7 @@ def run_tests(folder: Path, a: catalog.Assignment, limits: Limits | float = TIME
 def grade(folder: Path | str, limit: Limits | float = TIME_LIMIT,
           assignment: catalog.Assignment | str | None = None, assets: Path = HERE,
           root: Path | None = None, seed: int | None = None, jobs: int = 2,
-          grader_dir: Path = HERE) -> dict:
+          grader_dir: Path = HERE, sandbox: str = "auto") -> dict:
     """Points per question and the total for a student folder (a JSON-ready dict).
 
     `assignment` (an Assignment or its name) is the instructor's word; without it the folder's
@@ -501,7 +556,7 @@ def grade(folder: Path | str, limit: Limits | float = TIME_LIMIT,
             raise GradeError(f"student folder {str(folder)!r} does not exist")
     else:
         a, named = assignment_of(folder, assignment)
-    tests, facts = run_tests(folder, a, limit, assets, root, seed, jobs, grader_dir)
+    tests, facts = run_tests(folder, a, limit, assets, root, seed, jobs, grader_dir, sandbox)
     questions = []
     for q in a.questions:
         earned = sum(points for name, points in q.tests if tests[name]["status"] == "passed")
