@@ -399,3 +399,56 @@ subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)", {tag!r}],
     for pid in survivors:  # the processes this test started, by id
         os.kill(pid, 9)
     assert survivors == []
+
+
+# -- a class at a time --------------------------------------------------------------------------
+def test_a_class_of_30_gives_a_correct_gradebook(a1, tmp_path):
+    """Honest, partial, forged, zipped and refused submissions; A1's first two questions (the
+    whole of A1 takes about nine times as long)."""
+    import csv
+    import zipfile
+
+    two = catalog.Assignment(**{**A1.__dict__, "questions": A1.questions[:2]})
+    subs = tmp_path / "submissions"
+    subs.mkdir()
+    want = {}
+    for k in range(30):
+        kind = ("honest", "template", "partial", "forged", "zip")[k % 5]
+        name = f"s{k:02d}_{kind}"
+        if kind == "honest":
+            shutil.copytree(a1[1], subs / name / "a1_rnn")  # nested one level, as unzipped
+            want[name] = 15
+        elif kind == "template":
+            shutil.copytree(a1[0], subs / name)
+            want[name] = 0
+        elif kind == "partial":  # rnn.py done, layers.py not
+            folder = hostile(a1[0], tmp_path, name)
+            shutil.copyfile(a1[1] / RNN, folder / RNN)
+            shutil.move(folder, subs / name)
+            want[name] = 15
+        elif kind == "forged":
+            folder = hostile(a1[0], tmp_path, name, append={
+                RNN: "import numpy as np\nnp.array_equal = lambda *a, **k: True\n"})
+            shutil.move(folder, subs / name)
+            want[name] = 0
+        else:  # a zip of the solution; every other one also holds a link, and is refused
+            with zipfile.ZipFile(subs / f"{name}.zip", "w") as zf:
+                for path in sorted(a1[1].rglob("*")):
+                    if path.is_file():
+                        zf.write(path, f"a1_rnn/{path.relative_to(a1[1])}")
+                if k % 10 == 4:
+                    link = zipfile.ZipInfo("a1_rnn/minirnn/numpy/evil.py")
+                    link.external_attr = 0o120777 << 16
+                    zf.writestr(link, "/etc/passwd")
+            want[name] = 0 if k % 10 == 4 else 15
+    start = time.perf_counter()
+    summary = grade.grade_class(subs, tmp_path / "out", two, LIMITS, jobs=2)
+    seconds = time.perf_counter() - start
+    with open(tmp_path / "out" / "gradebook.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert {r["student"]: int(r["total"]) for r in rows} == want
+    assert len(rows) == 30 and list(rows[0])[1] == A1.questions[0].title
+    assert summary["not_graded"] == ["s04_zip", "s14_zip", "s24_zip"]
+    assert summary["mean_total"] == round(sum(want.values()) / 30, 2)
+    assert json.loads((tmp_path / "out" / "s00_honest.json").read_text())["earned"] == 15
+    print(f"30 submissions graded in {seconds:.1f} s")

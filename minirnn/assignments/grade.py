@@ -583,3 +583,98 @@ def report(result: dict) -> str:
     lines.append(f"  {'total':<{width}}  {result['earned']:>3} / {result['points']}"
                  f"   ({result['seconds']:.1f} s of tests, seed {result.get('seed')})")
     return "\n".join(lines)
+
+
+# -- a class at a time --------------------------------------------------------------------------
+MAX_ZIP_BYTES = 64 << 20
+
+
+def _unzip(archive: Path, into: Path) -> Path:
+    """Extract a student's zip safely: no links, no absolute or '..' paths, bounded size."""
+    import stat
+    import zipfile
+
+    total = 0
+    with zipfile.ZipFile(archive) as zf:
+        for info in zf.infolist():
+            name = info.filename
+            if name.startswith("/") or ".." in Path(name).parts:
+                raise GradeError(f"{archive.name}: entry {name!r} points outside the folder")
+            if stat.S_ISLNK(info.external_attr >> 16):
+                raise GradeError(f"{archive.name}: entry {name!r} is a symbolic link")
+            total += info.file_size
+            if total > MAX_ZIP_BYTES:
+                raise GradeError(f"{archive.name}: more than {MAX_ZIP_BYTES} bytes unpacked")
+        zf.extractall(into)
+    return into
+
+
+def _assignment_folder(folder: Path) -> Path:
+    """The folder holding minirnn/: the submission itself or its only subfolder that does."""
+    if (folder / "minirnn").is_dir():
+        return folder
+    inner = [d for d in sorted(folder.iterdir()) if d.is_dir() and (d / "minirnn").is_dir()]
+    if len(inner) == 1:
+        return inner[0]
+    raise GradeError(f"{folder.name}: no minirnn/ folder in the submission")
+
+
+def grade_class(submissions: Path | str, out: Path | str,
+                assignment: str | catalog.Assignment,
+                limit: Limits | float = TIME_LIMIT, jobs: int = 2, sandbox: str = "auto",
+                **kwargs) -> dict:
+    """Grade every student of `submissions` (one subfolder or zip each, named after the
+    student): out/<student>.json each, out/gradebook.csv, out/summary.json. Students run in
+    parallel, `jobs` at a time, each test under the same limits as a single grade. Returns the
+    summary: mean points per question, how many tests hit each limit, failed students."""
+    import csv
+
+    submissions, out = Path(submissions), Path(out)
+    a = assignment if isinstance(assignment, catalog.Assignment) else catalog.get(assignment)
+    out.mkdir(parents=True, exist_ok=True)
+    students = sorted(p for p in submissions.iterdir()
+                      if (p.is_dir() and not p.is_symlink()) or p.suffix == ".zip")
+
+    def one(path: Path) -> tuple[str, dict]:
+        student = path.stem if path.suffix == ".zip" else path.name
+        try:
+            with tempfile.TemporaryDirectory(prefix="minirnn-student-") as tmp:
+                folder = _unzip(path, Path(tmp)) if path.suffix == ".zip" else path
+                result = grade(_assignment_folder(folder), limit, assignment=a, jobs=1,
+                               sandbox=sandbox, **kwargs)
+        except GradeError as err:
+            result = {"assignment": a.name, "error": str(err), "earned": 0, "points": a.points,
+                      "questions": [{"title": q.title, "points": q.points, "earned": 0,
+                                     "tests": {}} for q in a.questions]}
+        (out / f"{student}.json").write_text(json.dumps(result, indent=1) + "\n",
+                                             encoding="utf-8")
+        return student, result
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        results = dict(pool.map(one, students))
+    titles = [q.title for q in a.questions]
+    with open(out / "gradebook.csv", "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["student", *titles, "total", "failures"])
+        for student, r in results.items():
+            failures = [f"{name}: {t['status']}" for q in r["questions"]
+                        for name, t in q["tests"].items() if t["status"] != "passed"]
+            if "error" in r:
+                failures = [f"not graded: {r['error']}"]
+            writer.writerow([student, *(q["earned"] for q in r["questions"]), r["earned"],
+                             "; ".join(failures)])
+    limits_hit: dict[str, int] = {}
+    for r in results.values():
+        for q in r["questions"]:
+            for t in q["tests"].values():
+                if t.get("limit"):
+                    limits_hit[t["limit"]] = limits_hit.get(t["limit"], 0) + 1
+    n = max(1, len(results))
+    summary = {"assignment": a.name, "students": len(results),
+               "mean": {title: round(sum(r["questions"][k]["earned"] for r in results.values())
+                                     / n, 2) for k, title in enumerate(titles)},
+               "mean_total": round(sum(r["earned"] for r in results.values()) / n, 2),
+               "limits_hit": limits_hit,
+               "not_graded": sorted(s for s, r in results.items() if "error" in r)}
+    (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
+    return summary
