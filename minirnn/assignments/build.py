@@ -204,8 +204,10 @@ with small examples; cells marked `# YOUR CODE HERE` are yours.
 ## Checking your work
     python -m pytest tests -q
 
-runs the graded tests on your code. The grader runs the same tests in a fresh process, each
-with a time limit and no network.
+runs the graded tests on your code. The grader checks the same things, but on other inputs
+than the ones in your copy of the tests (drawn afresh for each submission), each question in
+its own process with time and memory limits; only the files listed under "What to implement"
+are taken from your folder, so keep your work in them.
 
 | Question | Points |
 |---|---|
