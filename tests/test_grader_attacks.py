@@ -452,3 +452,73 @@ def test_a_class_of_30_gives_a_correct_gradebook(a1, tmp_path):
     assert summary["mean_total"] == round(sum(want.values()) / 30, 2)
     assert json.loads((tmp_path / "out" / "s00_honest.json").read_text())["earned"] == 15
     print(f"30 submissions graded in {seconds:.1f} s")
+
+
+# -- three attacks on each other assignment -------------------------------------------------------
+FORGE_AT_EXIT = '''
+import atexit, glob, json, os
+
+
+def _forge():
+    for path in glob.glob(os.path.join(os.path.dirname(os.getcwd()), "report.json")):
+        with open(path, "w") as f:
+            json.dump({"status": "passed", "error": None, "message": "", "modules": {},
+                       "other_minirnn": None, "returned": {}}, f)
+    os._exit(0)
+
+
+atexit.register(_forge)
+'''
+
+
+def first_question(name, k=0):
+    a = catalog.get(name)
+    return catalog.Assignment(**{**a.__dict__, "questions": a.questions[k:k + 1]})
+
+
+@pytest.fixture(scope="module")
+def others(tmp_path_factory):
+    """name -> (template, solution) of A2, A3 and A4."""
+    out = tmp_path_factory.mktemp("others")
+    return {name: (build.build(catalog.get(name), out)[0],
+                   build.build(catalog.get(name), out, solution=True)[0])
+            for name in ("a2_gated", "a3_captioning", "a4_charlm")}
+
+
+def test_a2_forged_results_deleted_package_and_a_patched_gradient_check(others, grader,
+                                                                        tmp_path):
+    template, solution = others["a2_gated"]
+    lstm = "minirnn/numpy/lstm.py"
+    assert points(hostile(template, tmp_path, "forged", append={lstm: FORGE_AT_EXIT}), grader,
+                  catalog.A2)[0] == 0
+    deleted = hostile(solution, tmp_path, "deleted")
+    shutil.rmtree(deleted / "minirnn" / "numpy")
+    assert points(deleted, grader, catalog.A2)[0] == 0
+    patch = ("import minirnn.numpy.gradcheck as _g\nimport numpy as np\n"
+             "_g.eval_numerical_gradient_array = lambda f, x, *a, **k: np.zeros_like(x)\n"
+             + RAISE.format("lstm_step_backward"))
+    earned, _ = points(hostile(solution, tmp_path, "gradcheck", append={lstm: patch}), grader,
+                       catalog.A2)
+    assert earned == 80 - 15 - 10  # lstm_step_backward and lstm_backward (its loop) only
+
+
+@pytest.mark.parametrize("name, k, module, unused", [
+    ("a3_captioning", 0, "minirnn/torch/models/captioning.py", "minirnn/torch/decode.py"),
+    ("a4_charlm", 1, "minirnn/torch/decode.py", "minirnn/torch/models/captioning.py"),
+])
+def test_torch_assignments_refuse_links_deleted_files_and_ignore_other_files(
+        others, grader, tmp_path, name, k, module, unused):
+    template, solution = others[name]
+    one = first_question(name, k)
+    full = one.points
+    broken = hostile(solution, tmp_path, "syntax", append={unused: "def (:\n"})
+    assert points(broken, grader, one)[0] == full  # a file the assignment does not use
+    linked = hostile(template, tmp_path, "linked")
+    (linked / module).unlink()
+    (linked / module).symlink_to(build.PACKAGE_ROOT / module.removeprefix("minirnn/"))
+    earned, result = points(linked, grader, one)
+    assert earned == 0 and "symbolic link" in result["refused"][module]
+    deleted = hostile(solution, tmp_path, "deleted")
+    (deleted / module).unlink()
+    earned, result = points(deleted, grader, one)
+    assert earned == 0 and result["refused"][module] == "missing"

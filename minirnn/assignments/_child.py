@@ -125,8 +125,11 @@ def run_calls(spec, report):
             args = unflatten(call["args"], arrays, np)
             kwargs = unflatten(call["kwargs"], arrays, np)
             value = function(*args, **kwargs)
-            if call.get("select") is not None:
-                value = value[call["select"]]
+            select = call.get("select")
+            if isinstance(select, list):  # some of the returned values (never the cache)
+                value = tuple(value[k] for k in select)
+            elif select is not None:
+                value = value[select]
         skeletons[call["name"]] = flatten(value, results, np)
     report["call"] = None
     with open(spec["outputs"], "wb") as f:

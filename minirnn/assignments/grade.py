@@ -13,7 +13,7 @@ What the grader trusts, and what it does not:
   assignment, so torch cannot be imported), then the scratch copy; under rlimits on CPU time,
   address space and file size, a wall-time limit that includes the imports, output to files,
   a minimal environment. A hang, crash, ``os._exit`` or memory kill costs that test only.
-- A1 (see verdicts.py) is judged here: the child only calls the student's functions on inputs
+- A1 and A2 (see verdicts.py) are judged here: the child only calls the student's functions on inputs
   drawn from a seed derived by HMAC from a secret and the submission, and returns raw arrays in
   an .npz file the grader created; this process decides. The other assignments still run their
   graded tests in the child, whose report is believed (see book/teaching.md).

@@ -1,4 +1,4 @@
-"""A1's graded questions, judged in the grader's own process.
+"""A1's and A2's graded questions, judged in the grader's own process.
 
 For each graded test, `CASES[name](rng)` returns a Case: the calls the child makes on the
 student's functions (with inputs drawn from `rng`, which the grader seeds from a secret and the
@@ -16,10 +16,13 @@ from collections.abc import Callable
 import numpy as np
 
 from minirnn.assignments._child import flatten
+from minirnn.numpy import gru as reference_gru
 from minirnn.numpy import layers as reference_layers
+from minirnn.numpy import lstm as reference_lstm
 from minirnn.numpy import rnn as reference_rnn
 
 RNN, LAYERS = "minirnn.numpy.rnn", "minirnn.numpy.layers"
+LSTM, GRU = "minirnn.numpy.lstm", "minirnn.numpy.gru"
 
 
 class Case:
@@ -30,8 +33,8 @@ class Case:
         self.calls: list[dict] = []
         self.check: Callable[[dict], None] = lambda out: None
 
-    def call(self, name: str, module: str, function: str, *args, select: int | None = None,
-             **kwargs) -> None:
+    def call(self, name: str, module: str, function: str, *args,
+             select: int | list[int] | None = None, **kwargs) -> None:
         self.calls.append({"name": name, "module": module, "function": function,
                            "args": flatten(args, self.arrays, np),
                            "kwargs": flatten(kwargs, self.arrays, np), "select": select})
@@ -293,5 +296,138 @@ CASES: dict[str, Callable[[np.random.Generator], Case]] = {
     "test_tiny_language_model_learns": tiny_language_model_case,
 }
 
+
+# -- A2: the LSTM and the GRU ---------------------------------------------------------------------
+def logistic(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def lstm_step(x, h, c, Wx, Wh, b):
+    N, H = h.shape
+    pre = (np.einsum("nd,dk->nk", x, Wx) + np.einsum("nj,jk->nk", h, Wh) + b).reshape(N, 4, H)
+    cell = logistic(pre[:, 1]) * c + logistic(pre[:, 0]) * np.tanh(pre[:, 2])
+    return logistic(pre[:, 3]) * np.tanh(cell), cell
+
+
+def gru_step(x, h, Wx, Wh, bx, bh):
+    N, H = h.shape
+    from_x = (np.einsum("nd,dk->nk", x, Wx) + bx).reshape(N, 3, H)
+    from_h = (np.einsum("nj,jk->nk", h, Wh) + bh).reshape(N, 3, H)
+    reset = logistic(from_x[:, 0] + from_h[:, 0])
+    update = logistic(from_x[:, 1] + from_h[:, 1])
+    candidate = np.tanh(from_x[:, 2] + reset * from_h[:, 2])
+    return update * h + (1.0 - update) * candidate
+
+
+def lstm_sequence(x, h0, Wx, Wh, b):
+    state, cell, hs = h0, np.zeros_like(h0), []
+    for t in range(x.shape[1]):
+        state, cell = lstm_step(x[:, t], state, cell, Wx, Wh, b)
+        hs.append(state)
+    return np.stack(hs, axis=1)
+
+
+def gru_sequence(x, h0, Wx, Wh, bx, bh):
+    state, hs = h0, []
+    for t in range(x.shape[1]):
+        state = gru_step(x[:, t], state, Wx, Wh, bx, bh)
+        hs.append(state)
+    return np.stack(hs, axis=1)
+
+
+def gated_inputs(rng, gates, N=3, D=4, H=5, T=None, biases=1):
+    shape_x = (N, D) if T is None else (N, T, D)
+    out = [rng.normal(size=shape_x), rng.normal(size=(N, H)) * 0.5,
+           rng.normal(size=(D, gates * H)) * 0.4, rng.normal(size=(H, gates * H)) * 0.4]
+    return out + [rng.normal(size=gates * H) * 0.2 for _ in range(biases)]
+
+
+def lstm_step_forward_case(rng) -> Case:
+    case = Case()
+    x, h, Wx, Wh, b = gated_inputs(rng, 4)
+    c = rng.normal(size=h.shape)
+    case.call("hc", LSTM, "lstm_step_forward", x, h, c, Wx, Wh, b, select=[0, 1])
+
+    def check(out):
+        want_h, want_c = lstm_step(x, h, c, Wx, Wh, b)
+        expect(relative(array(out["hc"][0], "next_h", h.shape), want_h) < 1e-10, "next_h")
+        expect(relative(array(out["hc"][1], "next_c", h.shape), want_c) < 1e-10, "next_c")
+    case.check = check
+    return case
+
+
+def lstm_step_backward_case(rng) -> Case:
+    case = Case()
+    x, h, Wx, Wh, b = gated_inputs(rng, 4)
+    c = rng.normal(size=h.shape)
+    up_h, up_c = rng.normal(size=h.shape), rng.normal(size=h.shape)
+    _, _, cache = reference_lstm.lstm_step_forward(x, h, c, Wx, Wh, b)
+    case.call("grads", LSTM, "lstm_step_backward", up_h, up_c, cache)
+    inputs = [x, h, c, Wx, Wh, b]
+    case.check = lambda out: check_gradients(
+        out, "grads", ("dx", "dprev_h", "dprev_c", "dWx", "dWh", "db"),
+        lambda: np.concatenate(lstm_step(*inputs), axis=1), inputs,
+        np.concatenate([up_h, up_c], axis=1), 1e-7)
+    return case
+
+
+def sequence_forward_case(rng, module, function, gates, biases, expected) -> Case:
+    case = Case()
+    x = gated_inputs(rng, gates, N=2, D=3, H=4, T=6, biases=biases)
+    case.call("h", module, function, *x, select=0)
+    case.check = lambda out: expect(
+        relative(array(out["h"], "h", (2, 6, 4)), expected(*x)) < 1e-10,
+        "h differs from the cell's equations")
+    return case
+
+
+def sequence_backward_case(rng, module, function, gates, biases, forward, expected,
+                           names) -> Case:
+    case = Case()
+    x = gated_inputs(rng, gates, N=2, D=3, H=4, T=5, biases=biases)
+    upstream = rng.normal(size=(2, 5, 4))
+    _, cache = forward(*x)
+    case.call("grads", module, function, upstream, cache)
+    case.check = lambda out: check_gradients(out, "grads", names, lambda: expected(*x), x,
+                                             upstream, 1e-6)
+    return case
+
+
+def gru_step_forward_case(rng) -> Case:
+    case, x = Case(), gated_inputs(rng, 3, biases=2)
+    case.call("h", GRU, "gru_step_forward", *x, select=0)
+    case.check = lambda out: expect(
+        relative(array(out["h"], "next_h", x[1].shape), gru_step(*x)) < 1e-10, "next_h")
+    return case
+
+
+def gru_step_backward_case(rng) -> Case:
+    case, x = Case(), gated_inputs(rng, 3, biases=2)
+    upstream = rng.normal(size=x[1].shape)
+    _, cache = reference_gru.gru_step_forward(*x)
+    case.call("grads", GRU, "gru_step_backward", upstream, cache)
+    case.check = lambda out: check_gradients(
+        out, "grads", ("dx", "dprev_h", "dWx", "dWh", "dbx", "dbh"), lambda: gru_step(*x), x,
+        upstream, 1e-7)
+    return case
+
+
+A2_CASES: dict[str, Callable[[np.random.Generator], Case]] = {
+    "test_lstm_step_forward": lstm_step_forward_case,
+    "test_lstm_step_backward": lstm_step_backward_case,
+    "test_lstm_forward": lambda rng: sequence_forward_case(
+        rng, LSTM, "lstm_forward", 4, 1, lstm_sequence),
+    "test_lstm_backward": lambda rng: sequence_backward_case(
+        rng, LSTM, "lstm_backward", 4, 1, reference_lstm.lstm_forward, lstm_sequence,
+        ("dx", "dh0", "dWx", "dWh", "db")),
+    "test_gru_step_forward": gru_step_forward_case,
+    "test_gru_step_backward": gru_step_backward_case,
+    "test_gru_forward": lambda rng: sequence_forward_case(
+        rng, GRU, "gru_forward", 3, 2, gru_sequence),
+    "test_gru_backward": lambda rng: sequence_backward_case(
+        rng, GRU, "gru_backward", 3, 2, reference_gru.gru_forward, gru_sequence,
+        ("dx", "dh0", "dWx", "dWh", "dbx", "dbh")),
+}
+
 # assignments graded here (the others run their graded tests in the child)
-JUDGED = {"a1_rnn": CASES}
+JUDGED = {"a1_rnn": CASES, "a2_gated": A2_CASES}
