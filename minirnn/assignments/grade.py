@@ -13,14 +13,15 @@ What the grader trusts, and what it does not:
   assignment, so torch cannot be imported), then the scratch copy; under rlimits on CPU time,
   address space and file size, a wall-time limit that includes the imports, output to files,
   a minimal environment. A hang, crash, ``os._exit`` or memory kill costs that test only.
-- A1 and A2 (see verdicts.py) are judged here: the child only calls the student's functions on inputs
-  drawn from a seed derived by HMAC from a secret and the submission, and returns raw arrays in
-  an .npz file the grader created; this process decides. The other assignments still run their
+- A1 and A2 (see verdicts.py) are judged here: the child only calls the student's functions
+  on inputs drawn from a seed derived by HMAC from a secret and the submission, and returns raw
+  arrays in an .npz file the grader created; this process decides. A3 and A4 still run their
   graded tests in the child, whose report is believed (see book/teaching.md).
 - The grader's own files (the graded tests, the child, the verdicts) are checked against
   SHA256SUMS before each grade: a changed grader refuses to grade.
-- None of this is a sandbox: the child can still read and write what the grading user can and
-  reach the network (see book/teaching.md: grade in a container).
+- ``--sandbox bwrap`` (the default where bubblewrap works) adds no network, no files outside
+  the scratch folder and no process left behind; without it the child can read and write what
+  the grading user can and reach the network (book/teaching.md: grade in a container).
 """
 
 from __future__ import annotations
