@@ -18,7 +18,7 @@ import pytest
 from minirnn.assignments import build, catalog, grade
 
 A1 = catalog.A1
-LIMITS = grade.Limits(time=2.0, startup=3.0, output=4 << 20)
+LIMITS = grade.Limits(time=2.0, startup=8.0, output=4 << 20)  # hangs here burn CPU
 RNN, LAYERS = "minirnn/numpy/rnn.py", "minirnn/numpy/layers.py"
 RAISE = "\n\ndef {0}(*args, **kwargs):\n    raise RuntimeError('{0}: not done')\n"
 
