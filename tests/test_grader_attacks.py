@@ -524,3 +524,33 @@ def test_torch_assignments_refuse_links_deleted_files_and_ignore_other_files(
     (deleted / module).unlink()
     earned, result = points(deleted, grader, one, limits=slow)
     assert earned == 0 and result["refused"][module] == "missing"
+
+
+def test_a_backward_pass_by_finite_differences_runs_out_of_time(a1, grader, tmp_path):
+    """Gradients by finite differences of the student's own forward pass pass a small check,
+    but the grader also asks for a large case, checked along one direction."""
+    cheat = '''
+
+def rnn_step_backward(dnext_h, cache):
+    x, h, Wx, Wh, next_h = cache[:5]
+    b = (np.arctanh(next_h) - x @ Wx - h @ Wh).mean(axis=0)
+    inputs = [x.copy(), h.copy(), Wx.copy(), Wh.copy(), b.copy()]
+    grads = []
+    for a in inputs:
+        g = np.zeros_like(a)
+        for i in np.ndindex(a.shape):
+            old = a[i]
+            a[i] = old + 1e-5
+            plus = np.sum(rnn_step_forward(*inputs)[0] * dnext_h)
+            a[i] = old - 1e-5
+            minus = np.sum(rnn_step_forward(*inputs)[0] * dnext_h)
+            a[i] = old
+            g[i] = (plus - minus) / 2e-5
+        grads.append(g)
+    return tuple(grads)
+'''
+    two = catalog.Assignment(**{**A1.__dict__, "questions": A1.questions[:2]})
+    folder = hostile(a1[1], tmp_path, "finite_differences", append={RNN: cheat})
+    earned, result = points(folder, grader, two, limits=grade.Limits(time=2.0, startup=8.0))
+    assert earned == 5  # rnn_step_forward only
+    assert result["questions"][1]["tests"]["test_rnn_step_backward"]["status"] == "timeout"

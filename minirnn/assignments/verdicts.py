@@ -118,6 +118,55 @@ def check_gradients(out, name, names, f, inputs, upstream, tolerance):
                                               f"by {scaled(got, want):.1e}")
 
 
+def big_backward(case: Case, rng, name: str, module: str, function: str, inputs: list,
+                 upstream, cache, f: Callable[[], np.ndarray], labels) -> Callable[[dict], None]:
+    """A second backward call on inputs large enough that gradients by finite differences of the
+    student's own forward pass would run far past the CPU limit; checked here along one random
+    direction (two forward passes of the grader's equations), so it costs the grader little.
+
+    `cache` comes from the reference forward pass; returns the check of the call's result."""
+    case.call(name, module, function, *upstream, cache)
+    directions = [rng.normal(size=x.shape) for x in inputs]
+
+    def check(out):
+        grads = out[name]
+        expect(isinstance(grads, (tuple, list)) and len(grads) == len(labels),
+               f"expected {len(labels)} gradients ({', '.join(labels)}) on the large case")
+        got = sum(float(np.sum(array(g, label, x.shape) * v))
+                  for g, label, x, v in zip(grads, labels, inputs, directions))
+        h, saved = 1e-5, [x.copy() for x in inputs]
+        weight = np.concatenate([u.ravel() for u in upstream])
+
+        def loss(sign):
+            for x, x0, v in zip(inputs, saved, directions):
+                x[...] = x0 + sign * h * v
+            return float(np.sum(np.ravel(f()) * weight))
+
+        want = (loss(1) - loss(-1)) / (2 * h)
+        for x, x0 in zip(inputs, saved):
+            x[...] = x0
+        expect(abs(got - want) <= 1e-6 * max(1.0, abs(want)),
+               f"on the large case the gradients disagree with the loss's slope "
+               f"({got:.6g} vs {want:.6g})")
+    return check
+
+
+def big_inputs(rng, gates, N, D, H, T=None, biases=1):
+    """Inputs of a large case, weights scaled by 1/sqrt(fan-in) so the gates stay lively."""
+    shape_x = (N, D) if T is None else (N, T, D)
+    out = [rng.normal(size=shape_x), rng.normal(size=(N, H)) * 0.5,
+           rng.normal(size=(D, gates * H)) / np.sqrt(D),
+           rng.normal(size=(H, gates * H)) / np.sqrt(H)]
+    return out + [rng.normal(size=gates * H) * 0.1 for _ in range(biases)]
+
+
+def with_big(check_small, check_big):
+    def check(out):
+        check_small(out)
+        check_big(out)
+    return check
+
+
 def rnn_step_forward_case(rng) -> Case:
     case, x = Case(), rnn_inputs(rng, 3, 4, 5)
     case.call("tanh", RNN, "rnn_step_forward", *x, select=0)
@@ -136,8 +185,13 @@ def rnn_step_backward_case(rng) -> Case:
     upstream = rng.normal(size=(3, 5))
     _, cache = reference_rnn.rnn_step_forward(*x)
     case.call("grads", RNN, "rnn_step_backward", upstream, cache)
-    case.check = lambda out: check_gradients(
-        out, "grads", ("dx", "dprev_h", "dWx", "dWh", "db"), lambda: step(*x), x, upstream, 1e-7)
+    names = ("dx", "dprev_h", "dWx", "dWh", "db")
+    big = big_inputs(rng, 1, 256, 128, 128)
+    big_up = rng.normal(size=(256, 128))
+    big_check = big_backward(case, rng, "big", RNN, "rnn_step_backward", big, [big_up],
+                             reference_rnn.rnn_step_forward(*big)[1], lambda: step(*big), names)
+    case.check = with_big(lambda out: check_gradients(
+        out, "grads", names, lambda: step(*x), x, upstream, 1e-7), big_check)
     return case
 
 
@@ -160,8 +214,13 @@ def rnn_backward_case(rng) -> Case:
     upstream = rng.normal(size=(2, 5, 4))
     _, cache = reference_rnn.rnn_forward(*x)
     case.call("grads", RNN, "rnn_backward", upstream, cache)
-    case.check = lambda out: check_gradients(
-        out, "grads", ("dx", "dh0", "dWx", "dWh", "db"), lambda: sequence(*x), x, upstream, 1e-6)
+    names = ("dx", "dh0", "dWx", "dWh", "db")
+    big = big_inputs(rng, 1, 32, 64, 64, T=32)
+    big_up = rng.normal(size=(32, 32, 64))
+    big_check = big_backward(case, rng, "big", RNN, "rnn_backward", big, [big_up],
+                             reference_rnn.rnn_forward(*big)[1], lambda: sequence(*big), names)
+    case.check = with_big(lambda out: check_gradients(
+        out, "grads", names, lambda: sequence(*x), x, upstream, 1e-6), big_check)
     return case
 
 
