@@ -25,9 +25,9 @@ import numpy as np
 def unrolled_graph(T: int) -> dict:
     """Nodes and edges of a vanilla RNN with a loss at every step, unrolled for T steps.
 
-    Nodes: h0, x_t, h_t, y_t (scores), L_t for t = 1..T, and the total loss L.
+    Nodes: h0, x_t, h_t, s_t (scores), L_t for t = 1..T, and the total loss L.
     Edges: (source, target, weight) with weight "W_x" (x_t -> h_t), "W_h" (h_{t-1} -> h_t),
-    "W_y" (h_t -> y_t), or None for the loss edges (y_t -> L_t and L_t -> L).
+    "W_y" (h_t -> s_t), or None for the loss edges (s_t -> L_t and L_t -> L).
 
     Returns {"nodes": {name: (column, row)}, "edges": [(source, target, weight), ...]}:
     4T + 2 nodes and 5T edges; each weight labels exactly T edges.
@@ -37,19 +37,19 @@ def unrolled_graph(T: int) -> dict:
     nodes = {"h0": (0, 1), "L": (T + 1, 4)}
     edges = []
     for t in range(1, T + 1):
-        nodes |= {f"x{t}": (t, 0), f"h{t}": (t, 1), f"y{t}": (t, 2), f"L{t}": (t, 3)}
+        nodes |= {f"x{t}": (t, 0), f"h{t}": (t, 1), f"s{t}": (t, 2), f"L{t}": (t, 3)}
         edges += [
             (f"x{t}", f"h{t}", "W_x"),
             ("h0" if t == 1 else f"h{t - 1}", f"h{t}", "W_h"),
-            (f"h{t}", f"y{t}", "W_y"),
-            (f"y{t}", f"L{t}", None),
+            (f"h{t}", f"s{t}", "W_y"),
+            (f"s{t}", f"L{t}", None),
             (f"L{t}", "L", None),
         ]
     return {"nodes": nodes, "edges": edges}
 
 
 WEIGHT_COLOURS = {"W_x": "tab:blue", "W_h": "tab:red", "W_y": "tab:green", None: "0.35"}
-_NODE_STYLE = {"x": "#dce9f7", "h": "#f9dcdc", "y": "#dff2df", "L": "#f2ecd9"}
+_NODE_STYLE = {"x": "#dce9f7", "h": "#f9dcdc", "s": "#dff2df", "L": "#f2ecd9"}
 
 
 def _node_label(name: str) -> str:
@@ -100,12 +100,12 @@ def draw_unrolled(ax, T: int, title: str | None = None) -> dict:
 
 
 def draw_folded(ax, title: str | None = None) -> None:
-    """Draw the folded (looped) RNN: x_t -> h_t -> y_t -> L_t, with h feeding back through W_h."""
+    """Draw the folded (looped) RNN: x_t -> h_t -> s_t -> L_t, with h feeding back through W_h."""
     from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
     from matplotlib.path import Path
 
-    ys = {"x": 0.0, "h": 1.2, "y": 2.4, "L": 3.6}
-    for (src, dst), weight in zip([("x", "h"), ("h", "y"), ("y", "L")], ["W_x", "W_y", None]):
+    ys = {"x": 0.0, "h": 1.2, "s": 2.4, "L": 3.6}
+    for (src, dst), weight in zip([("x", "h"), ("h", "s"), ("s", "L")], ["W_x", "W_y", None]):
         ax.add_patch(FancyArrowPatch((0, ys[src]), (0, ys[dst]), arrowstyle="-|>",
                                      mutation_scale=10, color=WEIGHT_COLOURS[weight],
                                      linewidth=1.6 if weight else 0.8, shrinkA=13, shrinkB=13))

@@ -3,7 +3,7 @@
 Model (row vectors, course notation): a_t = x_t Wx + h_{t-1} Wh + b, h_t = tanh(a_t),
 s_t = h_t Wy + by, L = sum_t L_t(s_t) averaged over the batch (temporal_softmax_loss).
 
-- `manual_bptt`: the backward pass as a readable loop, with two classic mistakes available as
+- `manual_bptt`: the backward pass as a readable loop, with two common mistakes available as
   values of `variant`, so that a gradient check can catch them;
 - `gradient_check_table`: the numeric check, for every parameter, of the whole model's loss
   and gradients (`minirnn.numpy.models.rnn_lm_loss`);
