@@ -185,17 +185,20 @@ def _digits(quick: bool) -> TaskData:
 
 def _videos(name: str, quick: bool, label: str | None = None) -> TaskData:
     """Videos split by digit image; many_to_one's label is the heading at the last frame,
-    synced's the position at every frame (`label="digit"` asks for the digit instead)."""
+    synced's the position at every frame (`label` asks for another: "digit", or for synced
+    "heading", the heading at every frame)."""
     n_train = 800 if quick else 2000
     train_bitmaps, test_bitmaps = bitmap_split(seed=0)
     train = to_torch(digit_videos(n_train, frames=10, seed=0, bitmaps=train_bitmaps))
     test = to_torch(digit_videos(500, frames=10, seed=1, bitmaps=test_bitmaps))
     label = label or ("heading" if name == "many_to_one" else "position")
-    if label not in ("heading", "position", "digit"):
-        raise ValueError(f"label: expected 'heading', 'position' or 'digit', got {label!r}")
+    allowed = ("heading", "digit") if name == "many_to_one" else ("position", "heading")
+    if label not in allowed:
+        raise ValueError(f"label: expected one of {allowed} for {name}, got {label!r}")
 
-    def target(v):  # heading: at the last frame, what the many-to-one model answers
-        return v.heading[:, -1] if label == "heading" else getattr(v, label)
+    def target(v):  # the many-to-one model answers the heading at the last frame only
+        last = label == "heading" and name == "many_to_one"
+        return v.heading[:, -1] if last else getattr(v, label)
 
     frames, test_frames = train.videos.flatten(2), test.videos.flatten(2)  # (N, T, 16 * 16)
     return TaskData(name, (frames, target(train)), (test_frames, target(test)),
@@ -227,7 +230,7 @@ def _shapes(quick: bool) -> TaskData:
 
 def task_data(name: str, quick: bool = False, label: str | None = None) -> TaskData:
     """The train and test data of one task (the same for every call); `label` picks a video
-    task's other label ("digit", "heading" or "position")."""
+    task's other label (many_to_one: "heading" or "digit"; synced: "position" or "heading")."""
     if name not in ARCHITECTURES:
         raise ValueError(f"name: expected one of {ARCHITECTURES}, got {name!r}")
     if name == "one_to_one":
@@ -248,7 +251,8 @@ def build_model(data: TaskData, encoder: ShapesEncoder | None = None) -> nn.Modu
         return SequenceClassifier(256, 64, 10 if data.info["label"] == "digit" else N_HEADINGS,
                                   cell=CELLS[name])
     if name == "synced":
-        return SequenceTagger(256, 32, 3, cell=CELLS[name])
+        return SequenceTagger(256, 32, 3 if data.info["label"] == "position" else N_HEADINGS,
+                              cell=CELLS[name])
     if name == "seq2seq":
         return Seq2Seq(len(data.info["src_vocab"]), len(data.info["tgt_vocab"]),
                        hidden_size=128, cell=CELLS[name])
