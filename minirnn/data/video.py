@@ -32,7 +32,8 @@ class DigitVideos:
     """Videos and their labels; see the module docstring for the label meanings.
 
     videos (n, frames, 16, 16) float32 in [0, 1]; digit (n,), position (n, frames),
-    heading (n, frames) and bitmap (n,: which scikit-learn image each video draws) int64."""
+    heading (n, frames) and bitmap (n,) int64, bitmap naming the scikit-learn image each video
+    draws."""
 
     videos: np.ndarray
     digit: np.ndarray
