@@ -5,7 +5,8 @@
 
 Writes minirnn/results/architectures/<task>.pt (the state dict, a few hundred KB each) and
 results.json (test score, input-blind baseline, steps, seconds). The chapter notebook loads the
-weights and evaluates them; tests/test_ch02_claims.py reruns every task small.
+weights and evaluates them; tests/test_ch02_claims.py reruns every task small. The one-frame
+baselines of the video tasks train in seconds, so the notebook trains those itself.
 """
 
 from __future__ import annotations

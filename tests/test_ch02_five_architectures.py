@@ -66,3 +66,30 @@ def test_bad_kind_and_sizes():
         architecture_layout("two_to_two")
     with pytest.raises(ValueError, match="n_in, n_out: expected at least 1"):
         architecture_layout("synced", n_in=0)
+
+
+def test_one_frame_sees_one_frame_only():
+    torch.manual_seed(0)
+    last, each = arch.OneFrame(6, 5, 4, frame=-1), arch.OneFrame(6, 5, 4, frame=None)
+    x = torch.randn(3, 7, 6)
+    assert last(x).shape == (3, 4) and each(x).shape == (3, 7, 4)
+    changed = x.clone()
+    changed[:, :-1] = torch.randn(3, 6, 6)  # every frame but the last
+    assert torch.equal(last(changed), last(x))
+    changed = x.clone()
+    changed[:, 3] = 0  # one frame changes only that frame's scores
+    assert torch.equal(each(changed)[:, :3], each(x)[:, :3])
+    with pytest.raises(ValueError, match=r"x: expected \(N, T, D\)"):
+        last(torch.randn(3, 6))
+
+
+def test_video_labels():
+    heading = arch.task_data("many_to_one", quick=True)
+    assert heading.train[1].shape == (800,) and int(heading.train[1].max()) == 3
+    per_frame = arch.task_data("synced", quick=True, label="heading")
+    assert per_frame.train[1].shape == (800, 10)
+    assert torch.equal(per_frame.train[1][:, -1], heading.train[1])
+    with pytest.raises(ValueError, match="label: expected one of"):
+        arch.task_data("synced", label="digit")
+    with pytest.raises(ValueError, match="name: expected 'many_to_one' or 'synced'"):
+        arch.run_one_frame("seq2seq")

@@ -92,3 +92,37 @@ def test_project_2d_finds_the_dominant_directions():
     assert abs(abs(np.corrcoef(points.reshape(-1, 2)[:, 0], latent[:, 0])[0, 1]) - 1) < 1e-3
     with pytest.raises(ValueError, match=r"states: expected shape \(..., H\) with H >= 2"):
         sharing.project_2d(np.zeros((4, 1)))
+
+
+def test_swap_pair_exchanges_a_and_b_and_keeps_fillers():
+    tokens = np.array([[2, 0, 1, 5], [1, 0, 3, 3]])
+    assert np.array_equal(sharing.swap_pair(tokens), [[2, 1, 0, 5], [0, 1, 3, 3]])
+    # the twin fires exactly where the original's "B A" was, and not where its "A B" was
+    assert np.array_equal(sharing.motif_tags(tokens), [[0, 0, 1, 0], [0, 0, 0, 0]])
+    twin_tags = sharing.motif_tags(sharing.swap_pair(tokens))
+    assert np.array_equal(twin_tags, [[0, 0, 0, 0], [0, 1, 0, 0]])
+
+
+def test_fire_probability_is_the_softmax_of_the_tagger_scores():
+    model = sharing.RNNTagger(V=6, H=4, seed=3)
+    tokens = np.random.default_rng(0).integers(0, 6, size=(3, 7))
+    scores = model.scores(tokens)
+    expected = np.exp(scores[..., 1]) / np.exp(scores).sum(axis=-1)
+    p = sharing.fire_probability(model, tokens)
+    assert p.shape == (3, 7) and np.allclose(p, expected, atol=1e-12, rtol=0)
+
+
+def test_plots_draw_the_chapter_figures():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    acc = {"a": np.linspace(0.5, 1, 19), "b": np.full(19, 0.5)}
+    fig = sharing.plot_accuracy_by_position(acc, np.arange(6))
+    assert len(fig.axes[0].lines) == 3  # two models and the chance line
+    plt.close(fig)
+    rng = np.random.default_rng(0)
+    fig = sharing.plot_state_paths(rng.normal(size=(2, 20, 16)), rng.normal(size=(5, 20, 16)), 12)
+    assert len(fig.axes) == 3  # the difference image, its colour bar, the projection
+    plt.close(fig)

@@ -108,3 +108,68 @@ def test_remaining_bad_inputs_name_the_argument():
     with pytest.raises(ValueError, match=r"prime, ids: expected shapes \(P,\)"):
         clm.token_ranks_and_bits(_Bigram(torch.zeros(3, 3)), torch.tensor([], dtype=torch.long),
                                  torch.tensor([0]))
+
+
+def _trigram_by_dicts(train, ev, V, alpha):
+    counts, context = {}, {}
+    for a, b, c in zip(train[:-2], train[1:-1], train[2:]):
+        counts[a, b, c] = counts.get((a, b, c), 0) + 1
+        context[a, b] = context.get((a, b), 0) + 1
+    p = [(counts.get((a, b, c), 0) + alpha) / (context.get((a, b), 0) + alpha * V)
+         for a, b, c in zip(ev[:-2], ev[1:-1], ev[2:])]
+    return float(-np.log2(p).mean())
+
+
+def test_trigram_bits_by_hand_and_against_a_dictionary_count():
+    train = np.array([0, 1, 2, 0, 1, 2, 0, 1, 0])
+    # after (0, 1): 2 twice, 0 once -> p(2) = (2 + 0.5) / (3 + 1.5)
+    assert np.isclose(clm.trigram_bits(train, np.array([0, 1, 2]), 3), -np.log2(2.5 / 4.5))
+    # an unseen context (2, 2): uniform 1/3
+    assert np.isclose(clm.trigram_bits(train, np.array([2, 2, 1]), 3), np.log2(3))
+    rng = np.random.default_rng(0)
+    tr, ev = rng.integers(0, 7, 500), rng.integers(0, 7, 200)
+    assert np.isclose(clm.trigram_bits(tr, ev, 7, 0.3), _trigram_by_dicts(tr, ev, 7, 0.3))
+
+
+def test_unseen_share_counts_repeats():
+    train = np.array([0, 1, 2, 3])
+    assert clm.unseen_share(train, np.array([0, 1, 2, 0, 1, 2]), 3) == 0.5  # 012, 120, 201, 012
+    assert clm.unseen_share(train, train, 2) == 0.0
+    with pytest.raises(ValueError, match="n: expected"):
+        clm.unseen_share(train, np.array([0, 1]), 3)
+
+
+def test_hello_generate_feeds_back_its_picks():
+    model = clm.HelloRNN(V=4, H=3, seed=2)
+    ids, probs = model.generate(0, 5, temperature=0.0)
+    # the same loop by hand: forward over the fed sequence, the last step's probabilities
+    fed = np.r_[0, ids[:-1]]
+    out = model.forward(fed, np.zeros(5, dtype=int))
+    assert np.allclose(probs, out["probs"]) and np.array_equal(ids, out["probs"].argmax(1))
+    sampled, _ = model.generate(0, 5, temperature=1.0, rng=np.random.default_rng(0))
+    again, _ = model.generate(0, 5, temperature=1.0, rng=np.random.default_rng(0))
+    assert np.array_equal(sampled, again)
+    with pytest.raises(ValueError, match="rng: expected"):
+        model.generate(0, 3, temperature=1.0)
+    with pytest.raises(IndexError, match="start: expected an id"):
+        model.generate(4, 3, temperature=0.0)
+
+
+def test_greedy_and_best_pairs_on_a_table_where_greedy_is_not_best():
+    # after 0: 1 is likeliest (0.4) but is followed by a flat row; 2 (0.35) is followed by a
+    # certain 0, so the best pair is (2, 0) with 0.35 * 0.98 against 0.4 * 0.34 for greedy
+    table = torch.log(torch.tensor([[0.25, 0.4, 0.35], [0.33, 0.34, 0.33],
+                                    [0.98, 0.01, 0.01]]))
+    out = clm.greedy_and_best_pairs(_Bigram(table), torch.tensor([[0]]))
+    assert list(out["greedy_ids"][0]) == [1, 1] and list(out["best_ids"][0]) == [2, 0]
+    assert np.isclose(out["greedy"][0], np.log(0.4 * 0.34))
+    assert np.isclose(out["best"][0], np.log(0.35 * 0.98))
+    with pytest.raises(ValueError, match="contexts: expected shape"):
+        clm.greedy_and_best_pairs(_Bigram(table), torch.tensor([0]))
+
+
+def test_check_bpc_claims_names_what_fails():
+    baselines = {"uniform": 7.0, "unigram": 5.0, "bigram": 3.9}
+    clm.check_bpc_claims([7.0, 5.1, 3.8, 3.3, 2.8], baselines)
+    with pytest.raises(AssertionError, match="more than 0.5 below the bigram"):
+        clm.check_bpc_claims([7.0, 5.1, 3.8, 3.6, 3.5], baselines)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 import minirnn.chapters.ch05_char_language_model as clm
@@ -24,7 +25,10 @@ def test_hello_rnn_goes_below_the_memoryless_floor_and_wh_zero_stops_at_it():
     assert np.abs(out["h"][2] - out["h"][3]).max() > 0.5
 
 
-def _trained_charlm(steps: int):
+@pytest.fixture(scope="module")
+def charlm():
+    """The chapter's character model, trained in its stages (0, 25, 100, 250, 600 steps), with
+    the validation bits per character after each."""
     text = load_corpus()
     train_text, val_text = split_text(text, 0.1)
     vocab = CharVocab.from_text(text)
@@ -33,13 +37,55 @@ def _trained_charlm(steps: int):
     model = CharLM(len(vocab), embed_size=32, hidden_size=128, cell="rnn")
     trainer = Trainer(model, TBPTTBatcher(train_ids, batch_size=32, seq_len=64), lr=3e-3,
                       clip_norm=1.0)
-    before = evaluate_charlm(model, val_ids)
-    trainer.fit(steps=steps)
-    return model, vocab, train_ids, val_ids, before, evaluate_charlm(model, val_ids)
+    curve = []
+    for stage_end in (0, 25, 100, 250, 600):
+        trainer.fit(steps=stage_end - trainer.step_count)
+        curve.append(evaluate_charlm(model, val_ids))
+    V = len(vocab)
+    baselines = {"uniform": np.log2(V), "unigram": clm.unigram_bits(train_ids, val_ids, V),
+                 "bigram": clm.bigram_bits(train_ids, val_ids, V)}
+    return model, vocab, train_ids, val_ids, curve, baselines
 
 
-def test_charlm_beats_bigram_which_beats_unigram_and_decoders_differ():
-    model, vocab, train_ids, val_ids, before, after = _trained_charlm(steps=250)
+def test_charlm_goes_below_the_bigram_baseline_stage_by_stage(charlm):
+    *_, curve, baselines = charlm
+    clm.check_bpc_claims(curve, baselines)
+
+
+def test_bpc_claims_fail_when_the_margin_moves_past_the_prose(charlm):
+    # the prose: "more than 0.5 bits per character below the bigram baseline"
+    *_, curve, baselines = charlm
+    moved = curve[:-1] + [baselines["bigram"] - 0.49]
+    with pytest.raises(AssertionError, match="more than 0.5 below the bigram"):
+        clm.check_bpc_claims(moved, baselines)
+
+
+def test_trigram_model_sits_between_bigram_and_rnn_with_few_unseen_trigrams(charlm):
+    _, vocab, train_ids, val_ids, curve, baselines = charlm
+    trigram = clm.trigram_bits(train_ids, val_ids, len(vocab))
+    assert round(trigram, 2) == 3.05  # counted, not trained: the same on every machine
+    assert curve[-1] + 0.15 < trigram < baselines["bigram"] - 0.5
+    assert 0.01 < clm.unseen_share(train_ids, val_ids, 3) < 0.05  # the prose: 2.2%
+
+
+def test_greedy_is_not_always_the_most_likely_pair(charlm):
+    model, _, _, val_ids, _, _ = charlm
+    pairs = clm.greedy_and_best_pairs(model, to_torch(val_ids[:200 * 64].reshape(200, 64)))
+    differs = pairs["best"] > pairs["greedy"] + 1e-9
+    assert np.all(pairs["best"] >= pairs["greedy"] - 1e-12)
+    assert 0.05 < differs.mean() < 0.5
+
+
+def test_hello_test_time_loop_writes_hello():
+    _, x, y = clm.hello_example()
+    model, _ = clm.train_hello(H=3, steps=300, memory=True, seed=0)
+    picks, probs = model.generate(0, 4, temperature=0.0)
+    assert list(picks) == list(y) and probs[np.arange(4), picks].min() > 0.95
+
+
+def test_charlm_beats_bigram_which_beats_unigram_and_decoders_differ(charlm):
+    model, vocab, train_ids, val_ids, curve, baselines = charlm
+    before, after = curve[0], curve[-1]
     V = len(vocab)
     unigram = clm.unigram_bits(train_ids, val_ids, V)
     bigram = clm.bigram_bits(train_ids, val_ids, V)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 import minirnn.chapters.ch06_embeddings as emb
 from minirnn.data import CharVocab, load_corpus, to_torch
@@ -21,7 +22,34 @@ def test_one_hot_product_equals_lookup_and_embedding_factorises_wx():
     a, _ = rnn_forward(emb.embed_by_lookup(ids, E), h0, Wx, Wh, b)
     c, _ = rnn_forward(one_hot(ids, 6), h0, E @ Wx, Wh, b)
     assert np.allclose(a, c)
-    assert 126 * 16 + 16 * 128 < 126 * 128  # fewer input weights with D = 16, H = 128
+
+
+def test_embedding_saves_input_weights_only_below_the_break_even_size():
+    V, H = 126, 128
+    limit = emb.break_even_embedding_size(V, H)
+    one_hot_count = emb.input_weights(V, H)  # counted on a real CharLM
+    assert emb.input_weights(V, H, D=16) < one_hot_count
+    assert emb.input_weights(V, H, D=63) < one_hot_count < emb.input_weights(V, H, D=64)
+    assert 63 < limit < 64
+    assert emb.input_weights(V, H, D=100) > one_hot_count  # D < H is not enough
+
+
+def _measured():
+    return dict(dropped_share=1980 / 2048, final_bits=2.68, rate_init=0.17, rate_learned=0.63,
+                chance=0.113, break_even=emb.break_even_embedding_size(126, 128))
+
+
+@pytest.mark.parametrize("key, value, claim", [
+    ("break_even", 128.0, "below D = 63.5"),
+    ("dropped_share", 0.94, "over 95%"),
+    ("final_bits", 3.01, "below 3 bits"),
+    ("rate_init", 0.31, "near chance"),
+    ("rate_learned", 0.49, "most of a digit's neighbours"),
+])
+def test_claims_check_fails_when_a_result_moves_past_the_prose(key, value, claim):
+    emb.check_claims(**_measured())
+    with pytest.raises(AssertionError, match=claim):
+        emb.check_claims(**{**_measured(), key: value})
 
 
 def test_product_cost_grows_with_vocabulary_and_lookup_costs_nothing():
@@ -54,6 +82,10 @@ def test_learned_embedding_groups_the_digits():
     E0, _ = emb.train_char_embedding(ids, len(vocab), steps=0, seed=0)
     E, losses = emb.train_char_embedding(ids, len(vocab), steps=800, seed=0)
     chance = (len(digits) - 1) / (len(common) - 1)
-    assert np.mean(losses[-50:]) / np.log(2) < 3.0
-    assert emb.neighbour_rate(E0, digits, k=3, among=common) < 0.3
-    assert emb.neighbour_rate(E, digits, k=3, among=common) > 0.5 > 3 * chance
+    batch = ids.numpy()[np.random.default_rng(1).integers(0, len(ids) - 64, 32)[:, None]
+                        + np.arange(64)]
+    emb.check_claims(dropped_share=emb.dropped_contributions(batch) / batch.size,
+                     final_bits=np.mean(losses[-50:]) / np.log(2),
+                     rate_init=emb.neighbour_rate(E0, digits, k=3, among=common),
+                     rate_learned=emb.neighbour_rate(E, digits, k=3, among=common),
+                     chance=chance, break_even=emb.break_even_embedding_size(126, 128))

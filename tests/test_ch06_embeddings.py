@@ -87,3 +87,13 @@ def test_train_char_embedding_learns_and_checks_its_input():
     assert losses[-1] < 0.2 * losses[0]  # a cycle of 4 is easy to predict
     with pytest.raises(TypeError, match="ids: expected a LongTensor"):
         emb.train_char_embedding(ids.float(), 4)
+
+
+def test_input_weights_counts_the_model_and_rejects_bad_sizes():
+    assert emb.input_weights(7, 5) == 35
+    assert emb.input_weights(7, 5, D=3) == 7 * 3 + 3 * 5
+    assert emb.break_even_embedding_size(7, 5) == pytest.approx(35 / 12)
+    with pytest.raises(ValueError, match="D: expected a positive integer, got 0"):
+        emb.input_weights(7, 5, D=0)
+    with pytest.raises(ValueError, match="V: expected a positive integer, got 2.5"):
+        emb.input_weights(2.5, 5)

@@ -92,3 +92,45 @@ def test_remaining_bad_inputs_name_the_argument():
         trunc.train_delayed_echo(0)
     with pytest.raises(ValueError, match=r"ids: expected shape \(L,\)"):
         trunc.loss_by_position(_Counter(), torch.zeros(2, 10, dtype=torch.long), k=4, carry=True)
+
+
+def test_truncation_errors_against_chunked_dWh_and_truncation_error():
+    from minirnn.numpy import rnn_backward, rnn_forward, rnn_states
+    from minirnn.numpy.lags import chunked_dWh, lag_decomposition, truncation_error
+
+    rng = np.random.default_rng(0)
+    N, T, D, H = 2, 8, 3, 4
+    Wh = rng.normal(size=(H, H)) * 0.6
+    _, cache = rnn_forward(rng.normal(size=(N, T, D)), np.zeros((N, H)),
+                           rng.normal(size=(D, H)), Wh, rng.normal(size=H))
+    states, dh = rnn_states(cache), rng.normal(size=(N, T, H))
+    errors = trunc.truncation_errors(states, Wh, dh, [2, 8])
+    full = rnn_backward(dh, cache)[3]
+    expected = np.linalg.norm(chunked_dWh(states, Wh, dh, 2) - full) / np.linalg.norm(full)
+    assert errors["chunked"][0] == pytest.approx(expected)
+    assert errors["chunked"][1] == pytest.approx(0, abs=1e-12)  # one chunk: full BPTT
+    cutoff = truncation_error(lag_decomposition(states, Wh, dh)["by_lag"])
+    assert np.allclose(errors["lag cutoff"], [cutoff[1], cutoff[7]])
+    assert errors["chunked"][0] > errors["lag cutoff"][0]  # the chunked cut drops more
+    with pytest.raises(ValueError, match=r"ks: expected chunk lengths in \[1, 8\]"):
+        trunc.truncation_errors(states, Wh, dh, [9])
+
+
+def test_claim_checks_pass_on_clear_cases_and_name_what_fails():
+    ks = [8, 9, 16]
+    acc = np.array([[0.5, 0.52], [0.99, 1.0], [1.0, 1.0]])
+    late = np.array([[0.69, 0.70], [0.05, 0.02], [0.0, 0.0]])
+    steps = np.array([[150, 200], [60, 70]])
+    trunc.check_echo_claims(ks, acc, late, steps)
+    with pytest.raises(AssertionError, match="k = 9 > lag should solve"):
+        trunc.check_echo_claims(ks, acc, late + np.array([[0], [0.2], [0]]), steps)
+    pos = {(True, True): np.full(16, 2.9), (False, False): np.r_[4.0, np.full(15, 3.0)],
+           (False, True): np.full(16, 2.95), (True, False): np.r_[5.0, np.full(15, 2.9)]}
+    pos[False, False][1:] = 3.0
+    trunc.check_carry_claims(pos)
+    with pytest.raises(AssertionError, match="position 0 over a bit worse"):
+        trunc.check_carry_claims(pos | {(False, False): np.r_[3.5, np.full(15, 3.0)]})
+    errors = {"chunked": np.array([0.1, 0.08]), "lag cutoff": np.array([1e-3, 1e-4])}
+    trunc.check_truncation_claims([16, 20], errors)
+    with pytest.raises(AssertionError, match="not above 1%"):
+        trunc.check_truncation_claims([16, 20], {**errors, "chunked": np.array([0.1, 0.009])})

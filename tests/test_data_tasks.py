@@ -106,3 +106,28 @@ def test_copy_task():
     assert (y[:, :10] == IGNORE_INDEX).all() and (x[:, 3:9] == 0).all()
     with pytest.raises(ValueError, match="n_symbols"):
         copy_task(1, delay=2, n_symbols=1)
+
+
+def test_digit_videos_heading_and_bitmap_split():
+    from minirnn.data import bitmap_split, digit_videos
+
+    train, test = bitmap_split(n_test=397, seed=0)
+    assert len(train) + len(test) == 1797 and not set(train.tolist()) & set(test.tolist())
+    v = digit_videos(50, frames=6, seed=2, bitmaps=test)
+    assert set(v.bitmap.tolist()) <= set(test.tolist())
+    assert v.heading.shape == (50, 6) and set(np.unique(v.heading).tolist()) <= {0, 1, 2, 3}
+    # between two frames with no horizontal bounce, the ink moves the way the heading says
+    left = (v.videos.sum(2) > 0).argmax(-1)  # (n, frames) first inked column
+    moved = np.diff(left, axis=1)
+    right = v.heading >= 2
+    steady = right[:, 1:] == right[:, :-1]
+    assert steady.sum() > 100
+    assert np.array_equal(moved[steady] > 0, right[:, 1:][steady])
+    # the plain form is the same videos with all the bitmaps
+    plain = moving_digits(20, frames=4, seed=3)
+    full = digit_videos(20, frames=4, seed=3)
+    assert np.array_equal(plain[0], full.videos) and np.array_equal(plain[1], full.digit)
+    with pytest.raises(ValueError, match="bitmaps"):
+        digit_videos(2, bitmaps=np.array([5000]))
+    with pytest.raises(ValueError, match="n_test"):
+        bitmap_split(n_test=0)

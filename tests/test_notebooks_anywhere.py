@@ -278,7 +278,7 @@ def test_notebooks_that_load_shipped_results_are_run_anywhere():
                            rf"import .*\b{re.escape(m.rpartition('.')[2])}\b") for m in loaders]
     loading = [nb.stem for nb in sorted(NOTEBOOKS.glob("*.ipynb"))
                if any(p.search(line) for _, line in code_lines(nb) for p in patterns)]
-    assert "16_appendix_long_range" in loading
+    assert "A_appendix_long_range" in loading
     assert set(loading) <= set(anywhere_notebooks())
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from minirnn.numpy import rnn_backward, rnn_forward, rnn_states
-from minirnn.numpy.lags import lag_decomposition, truncation_error
+from minirnn.numpy.lags import chunked_dWh, lag_decomposition, truncation_error
 
 
 def _case(seed=0, N=3, T=6, D=4, H=5):
@@ -60,3 +60,35 @@ def test_lag_decomposition_shape_errors():
         lag_decomposition(rnn_states(cache), Wh, dh[:, :5])
     with pytest.raises(ValueError, match=r"states: expected shape \(T \+ 1, N, H\)"):
         lag_decomposition(rnn_states(cache)[0], Wh, dh)
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 4, 7])
+def test_chunked_dWh_is_the_sum_of_backward_passes_over_detached_chunks(k):
+    # independent result: run rnn_forward/rnn_backward on each chunk alone, from the state
+    # the previous chunk ended in (a constant, as after detach), and add up the chunks' dWh
+    rng = np.random.default_rng(3)
+    N, T, D, H = 2, 7, 3, 4
+    x, h0 = rng.normal(size=(N, T, D)), rng.normal(size=(N, H)) * 0.5
+    Wx, Wh, b = rng.normal(size=(D, H)) * 0.6, rng.normal(size=(H, H)) * 0.6, rng.normal(size=H)
+    dh = rng.normal(size=(N, T, H))
+    _, cache = rnn_forward(x, h0, Wx, Wh, b)
+    expected, h_start = np.zeros((H, H)), h0
+    for start in range(0, T, k):
+        h, chunk_cache = rnn_forward(x[:, start:start + k], h_start, Wx, Wh, b)
+        expected += rnn_backward(dh[:, start:start + k], chunk_cache)[3]
+        h_start = h[:, -1]
+    got = chunked_dWh(rnn_states(cache), Wh, dh, k)
+    assert np.allclose(got, expected, atol=1e-12)
+    if k >= T:  # one chunk: full BPTT
+        assert np.allclose(got, rnn_backward(dh, cache)[3], atol=1e-12)
+
+
+def test_chunked_dWh_of_one_chunk_is_full_bptt_and_k_is_checked():
+    _, _, Wh, cache, dh = _case(seed=4)
+    assert np.allclose(chunked_dWh(rnn_states(cache), Wh, dh, 6), rnn_backward(dh, cache)[3],
+                       atol=1e-12)
+    # k = 1 keeps lag 0 only: the "partial only" gradient, C_0
+    by_lag = lag_decomposition(rnn_states(cache), Wh, dh)["by_lag"]
+    assert np.allclose(chunked_dWh(rnn_states(cache), Wh, dh, 1), by_lag[0], atol=1e-12)
+    with pytest.raises(ValueError, match="k: expected a chunk length >= 1, got 0"):
+        chunked_dWh(rnn_states(cache), Wh, dh, 0)

@@ -108,3 +108,12 @@ def test_random_windows_are_next_token_pairs_and_reproducible():
         random_windows(ids, 6, 49, torch.Generator())
     with pytest.raises(ValueError, match="batch: expected"):
         random_windows(ids, 0, 8, torch.Generator())
+
+
+def test_solved_is_a_tenth_of_the_baseline():
+    from minirnn.torch.adding import solved
+    assert solved(0.0165, 1 / 6)
+    assert not solved(0.0167, 1 / 6)
+    assert not solved(float("nan"), 1 / 6)
+    with pytest.raises(ValueError, match="baseline_mse"):
+        solved(0.01, 0.0)

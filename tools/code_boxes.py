@@ -132,7 +132,7 @@ def own_first(imported: list[Imported], notebook: str) -> list[Imported]:
     """The chapter's own module first (notebooks/03_vanilla_rnn: ch03_vanilla_rnn), then the
     rest in order of first import."""
     number, _, topic = notebook.partition("_")
-    own = {f"ch{number}_{topic}", topic}  # 16_appendix_long_range: appendix_long_range
+    own = {f"ch{number}_{topic}", topic}  # A_appendix_long_range: appendix_long_range
     return sorted(imported, key=lambda e: e.module.rsplit(".", 1)[-1] not in own)
 
 

@@ -3,7 +3,7 @@ per pattern, each on a course dataset.
 
     one_to_one   digit images (N, 64)            -> digit (N,)           Classifier
     one_to_many  shape images (N, 3, 32, 32)     -> caption (N, T)       CaptioningModel
-    many_to_one  digit videos (N, T, 256)        -> digit (N,)           SequenceClassifier
+    many_to_one  digit videos (N, T, 256)        -> heading (N,)         SequenceClassifier
     seq2seq      German number words (N, S)      -> English words (N, T) Seq2Seq
     synced       digit videos (N, T, 256)        -> position per frame   SequenceTagger
 
@@ -13,8 +13,12 @@ a hidden box (middle row) and an output box (top row). `architecture_layout` com
 
 The experiment: `run_task(name)` makes the data, builds the model, trains it and evaluates it
 against a baseline that does not look at the input (the majority answer, per position for
-sequences), so "beats chance" is measured, not assumed. `experiments/architectures.py` runs
-all five at full size and stores the weights the chapter loads; the tests run them small.
+sequences), so "beats chance" is measured, not assumed. The two video tasks also get a baseline
+that sees one frame only (`run_one_frame`): every frame shows the whole digit, so only a label
+that needs time (the heading, which way the digit moves) shows what the recurrence adds. The
+videos are split by digit image: no test video draws an image any training video draws.
+`experiments/architectures.py` runs all five at full size and stores the weights the chapter
+loads; the tests run them small.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from minirnn.data import make_shapes, moving_digits, number_translation, to_torch
+from minirnn.data import bitmap_split, digit_videos, make_shapes, number_translation, to_torch
 from minirnn.data.tokens import IGNORE_INDEX, Vocab
 from minirnn.metrics import majority_per_position, sequence_scores
 from minirnn.torch.decode import until_eos
@@ -151,6 +155,9 @@ STEPS = {"one_to_one": 400, "one_to_many": 2500, "many_to_one": 600, "seq2seq": 
 QUICK_STEPS = {"one_to_one": 150, "one_to_many": 1500, "many_to_one": 250, "seq2seq": 400,
                "synced": 100}
 ENCODER_STEPS = {"full": 400, "quick": 200}  # pretraining the captioning CNN
+N_HEADINGS = 4  # left-up, left-down, right-up, right-down
+# The recurrent cell of each sequence model (the one-to-one model has none).
+CELLS = {"one_to_many": "lstm", "many_to_one": "gru", "seq2seq": "gru", "synced": "gru"}
 
 
 @dataclass
@@ -176,14 +183,27 @@ def _digits(quick: bool) -> TaskData:
     return TaskData("one_to_one", (x[train], y[train]), (x[test], y[test]))
 
 
-def _videos(name: str, quick: bool) -> TaskData:
+def _videos(name: str, quick: bool, label: str | None = None) -> TaskData:
+    """Videos split by digit image; many_to_one's label is the heading at the last frame,
+    synced's the position at every frame (`label` asks for another: "digit", or for synced
+    "heading", the heading at every frame)."""
     n_train = 800 if quick else 2000
-    videos, digit, position = to_torch(moving_digits(n_train, frames=10, seed=0))
-    test_videos, test_digit, test_position = to_torch(moving_digits(500, frames=10, seed=1))
-    frames, test_frames = videos.flatten(2), test_videos.flatten(2)  # (N, T, 16 * 16)
-    if name == "many_to_one":
-        return TaskData(name, (frames, digit), (test_frames, test_digit))
-    return TaskData(name, (frames, position), (test_frames, test_position))
+    train_bitmaps, test_bitmaps = bitmap_split(seed=0)
+    train = to_torch(digit_videos(n_train, frames=10, seed=0, bitmaps=train_bitmaps))
+    test = to_torch(digit_videos(500, frames=10, seed=1, bitmaps=test_bitmaps))
+    label = label or ("heading" if name == "many_to_one" else "position")
+    allowed = ("heading", "digit") if name == "many_to_one" else ("position", "heading")
+    if label not in allowed:
+        raise ValueError(f"label: expected one of {allowed} for {name}, got {label!r}")
+
+    def target(v):  # the many-to-one model answers the heading at the last frame only
+        last = label == "heading" and name == "many_to_one"
+        return v.heading[:, -1] if last else getattr(v, label)
+
+    frames, test_frames = train.videos.flatten(2), test.videos.flatten(2)  # (N, T, 16 * 16)
+    return TaskData(name, (frames, target(train)), (test_frames, target(test)),
+                    {"label": label, "train_bitmaps": train.bitmap, "test_bitmaps": test.bitmap,
+                     "test_position": test.position})
 
 
 def _translation(quick: bool) -> TaskData:
@@ -208,14 +228,15 @@ def _shapes(quick: bool) -> TaskData:
     )
 
 
-def task_data(name: str, quick: bool = False) -> TaskData:
-    """The train and test data of one task (the same for every call)."""
+def task_data(name: str, quick: bool = False, label: str | None = None) -> TaskData:
+    """The train and test data of one task (the same for every call); `label` picks a video
+    task's other label (many_to_one: "heading" or "digit"; synced: "position" or "heading")."""
     if name not in ARCHITECTURES:
         raise ValueError(f"name: expected one of {ARCHITECTURES}, got {name!r}")
     if name == "one_to_one":
         return _digits(quick)
     if name in ("many_to_one", "synced"):
-        return _videos(name, quick)
+        return _videos(name, quick, label)
     if name == "seq2seq":
         return _translation(quick)
     return _shapes(quick)
@@ -227,15 +248,17 @@ def build_model(data: TaskData, encoder: ShapesEncoder | None = None) -> nn.Modu
     if name == "one_to_one":
         return Classifier(64, 64, 10)
     if name == "many_to_one":
-        return SequenceClassifier(256, 64, 10, cell="gru")
+        return SequenceClassifier(256, 64, 10 if data.info["label"] == "digit" else N_HEADINGS,
+                                  cell=CELLS[name])
     if name == "synced":
-        return SequenceTagger(256, 32, 3, cell="gru")
+        return SequenceTagger(256, 32, 3 if data.info["label"] == "position" else N_HEADINGS,
+                              cell=CELLS[name])
     if name == "seq2seq":
         return Seq2Seq(len(data.info["src_vocab"]), len(data.info["tgt_vocab"]),
-                       hidden_size=128, cell="gru")
+                       hidden_size=128, cell=CELLS[name])
     if encoder is None:
         raise ValueError("encoder: one_to_many needs the pretrained ShapesEncoder, got None")
-    return CaptioningModel(len(data.info["vocab"]), encoder, hidden_size=128, cell="lstm",
+    return CaptioningModel(len(data.info["vocab"]), encoder, hidden_size=128, cell=CELLS[name],
                            condition="h0")
 
 
@@ -295,9 +318,10 @@ class TaskRun:
 
 
 def run_task(name: str, quick: bool = False, steps: int | None = None, seed: int = 0,
-             lr: float = 3e-3, batch_size: int = 64) -> TaskRun:
-    """Make the data, build, train (Adam) and evaluate one task's model."""
-    data = task_data(name, quick)
+             lr: float = 3e-3, batch_size: int = 64, label: str | None = None) -> TaskRun:
+    """Make the data, build, train (Adam, gradients clipped to norm 5) and evaluate one task's
+    model; `label` as in `task_data`."""
+    data = task_data(name, quick, label)
     seed_everything(seed)
     encoder = None
     if name == "one_to_many":
@@ -319,3 +343,83 @@ def load_trained(name: str, state_dict: dict) -> tuple[nn.Module, TaskData]:
     model.load_state_dict(state_dict)
     model.eval()
     return model, data
+
+
+# ------------------------------------------------------------------------------- one frame only
+
+
+class OneFrame(nn.Module):
+    """The per-frame baseline: a `Classifier` that sees one frame, never the sequence.
+
+    With `frame` an index, x (N, T, D) -> logits (N, C) from x[:, frame] alone (a many-to-one
+    stand-in); with `frame=None`, each frame is classified on its own: (N, T, D) -> (N, T, C)."""
+
+    def __init__(self, input_size: int, hidden_size: int, num_classes: int,
+                 frame: int | None = -1) -> None:
+        super().__init__()
+        self.frame = frame
+        self.net = Classifier(input_size, hidden_size, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 3:
+            raise ValueError(f"x: expected (N, T, D), got shape {tuple(x.shape)}")
+        return self.net(x[:, self.frame]) if self.frame is not None else self.net(
+            x.flatten(0, 1)).unflatten(0, x.shape[:2])
+
+    def loss(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        scores = self(x)
+        return nn.functional.cross_entropy(scores.flatten(0, -2), y.flatten())
+
+    @torch.no_grad()
+    def predict(self, x: torch.Tensor) -> torch.Tensor:
+        return self(x).argmax(-1)
+
+
+def run_one_frame(name: str, quick: bool = False, label: str | None = None, seed: int = 0,
+                  lr: float = 3e-3, batch_size: int = 64) -> TaskRun:
+    """Train and evaluate the one-frame baseline of a video task, with the task's own steps,
+    optimizer and data (`label` as in the task data: "digit" asks which digit)."""
+    if name not in ("many_to_one", "synced"):
+        raise ValueError(f"name: expected 'many_to_one' or 'synced', got {name!r}")
+    data = task_data(name, quick, label)
+    n_classes = int(data.train[1].max()) + 1
+    seed_everything(seed)
+    model = OneFrame(256, 64, n_classes, frame=-1 if name == "many_to_one" else None)
+    batches = RandomBatches(*data.train, batch_size=batch_size, seed=seed)
+    history = Trainer(model, batches, lr=lr, clip_norm=5.0, progress=False).fit(
+        (QUICK_STEPS if quick else STEPS)[name])
+    return TaskRun(name, model, data, history, evaluate(model, data))
+
+
+# ------------------------------------------------------------------------------- the claims
+
+# What the chapter's prose says, as (lowest, highest) values that print with its rounding.
+CLAIMED_EXACT = {"seq2seq": (0.895, 0.905), "one_to_many": (0.375, 0.385)}
+
+
+def check_claims(results: dict[str, dict], one_frame: dict[str, float],
+                 gru_digit: float) -> None:
+    """Raise AssertionError unless the results say what the chapter says.
+
+    results: `evaluate`'s output for each architecture; one_frame: the one-frame baseline's
+    accuracy on "many_to_one" (heading), "synced" (position) and "digit"; gru_digit: the
+    many-to-one GRU's accuracy when its label is the digit."""
+    for kind, r in results.items():
+        if not beats_chance(r["score"], r["baseline"]):
+            raise AssertionError(f"{kind}: {r['score']:.3f} does not beat {r['baseline']:.3f}")
+    for kind, (low, high) in CLAIMED_EXACT.items():
+        if not low <= results[kind]["exact"] < high:
+            raise AssertionError(f"{kind}: exact match {results[kind]['exact']:.3f} "
+                                 f"outside [{low}, {high})")
+    # the heading needs time: the GRU beats a model that sees only the last frame by far
+    gru, last = results["many_to_one"]["score"], one_frame["many_to_one"]
+    if not gru >= last + 0.3:
+        raise AssertionError(f"heading: GRU {gru:.3f} not 0.3 above one frame {last:.3f}")
+    # the position does not: one frame does as well as the synced GRU, within 0.02
+    if not one_frame["synced"] >= results["synced"]["score"] - 0.02:
+        raise AssertionError(f"position: one frame {one_frame['synced']:.3f} far below the GRU "
+                             f"{results['synced']['score']:.3f}")
+    # the digit: ten views of it beat one (by at least 0.3), though no order is needed
+    if not gru_digit >= one_frame["digit"] + 0.3:
+        raise AssertionError(f"digit: GRU {gru_digit:.3f} not 0.3 above one frame "
+                             f"{one_frame['digit']:.3f}")

@@ -175,3 +175,119 @@ def project_2d(states: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     components = vt[:2] * signs[:, None]
     explained = sing[:2] ** 2 / np.sum(sing**2)
     return (centred @ components.T).reshape(states.shape[:-1] + (2,)), explained
+
+
+# ------------------------------------------------------------------------------ state paths
+
+
+def swap_pair(tokens: np.ndarray) -> np.ndarray:
+    """The twin of `tokens` (N, T): A and B exchanged, every filler kept, so "A B" <-> "B A"."""
+    tokens = np.asarray(tokens)
+    return np.where(tokens == MOTIF_A, MOTIF_B, np.where(tokens == MOTIF_B, MOTIF_A, tokens))
+
+
+def fire_probability(model: RNNTagger, tokens: np.ndarray) -> np.ndarray:
+    """P(tag = 1) (N, T) at every step: the softmax of the tagger's scores (N, T, 2)."""
+    scores = model.scores(tokens)
+    scores = scores - scores.max(axis=-1, keepdims=True)  # stable softmax
+    p = np.exp(scores)
+    return p[..., 1] / p.sum(axis=-1)
+
+
+# ------------------------------------------------------------------------------ claims
+
+
+def check_claims(m: dict) -> None:
+    """Assert the chapter's claims on its measurements m; raises AssertionError naming the claim.
+
+    Keys: rnn_seen, rnn_unseen, mlp_seen, mlp_unseen (accuracy per start position, arrays),
+    rnn_params, mlp_params (ints), gap (T,) distance between the twin runs' states at each
+    step, start (the pair's first position, 0-based), fire (2,) P(tag = 1) at the pair's step
+    for the A B run and the B A run.
+    """
+    def claim(ok: bool, text: str) -> None:
+        if not ok:
+            raise AssertionError(f"chapter 3 claim fails: {text}")
+
+    claim(np.mean(m["rnn_seen"]) >= 0.95 and np.mean(m["mlp_seen"]) >= 0.95,
+          "both taggers fit the training positions")
+    claim(np.min(m["rnn_unseen"]) >= 0.95,
+          "the RNN detects the pair at every unseen position with accuracy at least 0.95")
+    claim(round(float(np.mean(m["mlp_unseen"])), 1) == 0.5,
+          "the MLP sits at chance, 0.5, at the positions it never saw")
+    claim((m["rnn_params"], m["mlp_params"]) == (402, 2616), "402 and 2616 parameters")
+    gap, start = np.asarray(m["gap"]), m["start"]
+    claim(np.all(gap[:start] < 1e-12), "identical inputs before the pair give identical states")
+    peak = gap[start + 1]
+    claim(gap[start] > 0.5 and peak == gap.max(), "the pair sends the runs apart")
+    claim(gap[start + 5] < 0.05 * peak,
+          "the difference falls to a few percent of its peak within four steps")
+    claim(gap[-1] > 1e-3, "the difference does not become exactly zero")
+    claim(m["fire"][0] > 0.9 and m["fire"][1] < 0.1, "the A B run fires, the B A run does not")
+
+
+# ------------------------------------------------------------------------------ figures
+
+
+def plot_accuracy_by_position(by_position: dict[str, np.ndarray], train_starts: np.ndarray):
+    """Accuracy at the pair's step against its start position, one line per model."""
+    import matplotlib.pyplot as plt
+
+    positions = np.arange(len(next(iter(by_position.values()))))
+    fig, ax = plt.subplots(figsize=(7, 3.4))
+    ax.axvspan(-0.5, train_starts[-1] + 0.5, color="tab:green", alpha=0.12,
+               label="start positions seen in training")
+    for (name, acc), marker in zip(by_position.items(), ["o", "s"]):
+        ax.plot(positions, acc, marker + "-", label=name)
+    ax.axhline(0.5, color="gray", linestyle=":", label="chance (never fires)")
+    ax.set_title(f"Detecting the pair A B at each position, trained on positions "
+                 f"{train_starts[0]}-{train_starts[-1]} only")
+    ax.set_xlabel("start position of the pair in the sequence (step)")
+    ax.set_ylabel("test accuracy at the pair's step")
+    ax.set_ylim(0.3, 1.05)
+    ax.set_xticks(positions[::2])
+    ax.legend(fontsize=8, loc="lower left")
+    fig.tight_layout()
+    return fig
+
+
+def plot_state_paths(pair_states: np.ndarray, cloud_states: np.ndarray, start: int):
+    """Left: h_t(A B) - h_t(B A) per unit and step; right: both runs in the top two PCs.
+
+    pair_states (2, T, H): the A B run and its B A twin; cloud_states (M, T, H): other runs,
+    drawn as the background; start: the pair's first position (0-based).
+    """
+    import matplotlib.pyplot as plt
+
+    T, H = pair_states.shape[1:]
+    both, explained = project_2d(np.concatenate([cloud_states, pair_states]))
+    cloud_2d, pair_2d = both[:-2], both[-2:]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), gridspec_kw={"width_ratios": [1.25, 1]})
+    image = axes[0].imshow((pair_states[0] - pair_states[1]).T, aspect="auto", cmap="coolwarm",
+                           vmin=-2, vmax=2, extent=(0.5, T + 0.5, H - 0.5, -0.5))
+    axes[0].axvspan(start + 0.5, start + 2.5, fill=False, edgecolor="black", linestyle="--",
+                    label=f"the pair (steps {start + 1}-{start + 2})")
+    axes[0].set_title("Difference of the two runs: $h_t$(A B) $-$ $h_t$(B A)")
+    axes[0].set_xlabel("time step t")
+    axes[0].set_ylabel("hidden unit")
+    axes[0].set_xticks(range(1, T + 1, 2))
+    axes[0].legend(fontsize=8, loc="lower left")
+    fig.colorbar(image, ax=axes[0], label="difference in activation")
+
+    axes[1].scatter(*cloud_2d.reshape(-1, 2).T, s=2, color="lightgray",
+                    label=f"states of {len(cloud_states)} test runs")
+    axes[1].plot(*pair_2d[0, start - 3:start].T, "o-", color="black", markersize=3,
+                 label=f"both runs, steps {start - 2}-{start}")
+    for k, (label, color) in enumerate([("A B", "tab:red"), ("B A", "tab:blue")]):
+        path = pair_2d[k, start - 1:]  # from the last shared state, step `start`, to step T
+        axes[1].plot(*path.T, "o-", color=color, markersize=3, linewidth=1,
+                     label=f"{label}, steps {start + 1}-{T}")
+        axes[1].plot(*pair_2d[k, start + 1], "*", color=color, markersize=14)
+        axes[1].annotate(f"step {start + 2}", pair_2d[k, start + 1], textcoords="offset points",
+                         xytext=(6, 6), fontsize=8, color=color)
+    axes[1].set_title("The same two runs in the top two principal components")
+    axes[1].set_xlabel(f"PC 1 ({explained[0]:.0%} of variance)")
+    axes[1].set_ylabel(f"PC 2 ({explained[1]:.0%} of variance)")
+    axes[1].legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    return fig

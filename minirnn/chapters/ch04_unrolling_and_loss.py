@@ -14,6 +14,7 @@ NumPy character model that handles right-padded batches with `lengths` and a los
 
 from __future__ import annotations
 
+import copy
 from collections import Counter
 
 import numpy as np
@@ -24,9 +25,9 @@ import numpy as np
 def unrolled_graph(T: int) -> dict:
     """Nodes and edges of a vanilla RNN with a loss at every step, unrolled for T steps.
 
-    Nodes: h0, x_t, h_t, y_t (scores), L_t for t = 1..T, and the total loss L.
+    Nodes: h0, x_t, h_t, s_t (scores), L_t for t = 1..T, and the total loss L.
     Edges: (source, target, weight) with weight "W_x" (x_t -> h_t), "W_h" (h_{t-1} -> h_t),
-    "W_y" (h_t -> y_t), or None for the loss edges (y_t -> L_t and L_t -> L).
+    "W_y" (h_t -> s_t), or None for the loss edges (s_t -> L_t and L_t -> L).
 
     Returns {"nodes": {name: (column, row)}, "edges": [(source, target, weight), ...]}:
     4T + 2 nodes and 5T edges; each weight labels exactly T edges.
@@ -36,19 +37,19 @@ def unrolled_graph(T: int) -> dict:
     nodes = {"h0": (0, 1), "L": (T + 1, 4)}
     edges = []
     for t in range(1, T + 1):
-        nodes |= {f"x{t}": (t, 0), f"h{t}": (t, 1), f"y{t}": (t, 2), f"L{t}": (t, 3)}
+        nodes |= {f"x{t}": (t, 0), f"h{t}": (t, 1), f"s{t}": (t, 2), f"L{t}": (t, 3)}
         edges += [
             (f"x{t}", f"h{t}", "W_x"),
             ("h0" if t == 1 else f"h{t - 1}", f"h{t}", "W_h"),
-            (f"h{t}", f"y{t}", "W_y"),
-            (f"y{t}", f"L{t}", None),
+            (f"h{t}", f"s{t}", "W_y"),
+            (f"s{t}", f"L{t}", None),
             (f"L{t}", "L", None),
         ]
     return {"nodes": nodes, "edges": edges}
 
 
 WEIGHT_COLOURS = {"W_x": "tab:blue", "W_h": "tab:red", "W_y": "tab:green", None: "0.35"}
-_NODE_STYLE = {"x": "#dce9f7", "h": "#f9dcdc", "y": "#dff2df", "L": "#f2ecd9"}
+_NODE_STYLE = {"x": "#dce9f7", "h": "#f9dcdc", "s": "#dff2df", "L": "#f2ecd9"}
 
 
 def _node_label(name: str) -> str:
@@ -99,12 +100,12 @@ def draw_unrolled(ax, T: int, title: str | None = None) -> dict:
 
 
 def draw_folded(ax, title: str | None = None) -> None:
-    """Draw the folded (looped) RNN: x_t -> h_t -> y_t -> L_t, with h feeding back through W_h."""
+    """Draw the folded (looped) RNN: x_t -> h_t -> s_t -> L_t, with h feeding back through W_h."""
     from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
     from matplotlib.path import Path
 
-    ys = {"x": 0.0, "h": 1.2, "y": 2.4, "L": 3.6}
-    for (src, dst), weight in zip([("x", "h"), ("h", "y"), ("y", "L")], ["W_x", "W_y", None]):
+    ys = {"x": 0.0, "h": 1.2, "s": 2.4, "L": 3.6}
+    for (src, dst), weight in zip([("x", "h"), ("h", "s"), ("s", "L")], ["W_x", "W_y", None]):
         ax.add_patch(FancyArrowPatch((0, ys[src]), (0, ys[dst]), arrowstyle="-|>",
                                      mutation_scale=10, color=WEIGHT_COLOURS[weight],
                                      linewidth=1.6 if weight else 0.8, shrinkA=13, shrinkB=13))
@@ -152,3 +153,61 @@ def autograd_op_counts(output) -> dict[str, int]:
         counts[type(node).__name__] += 1
         stack.extend(next_node for next_node, _ in node.next_functions)
     return dict(sorted(counts.items()))
+
+
+# ------------------------------------------------------------------------------ the loss
+
+
+def parameter_change(model, x: np.ndarray, y: np.ndarray, reduction: str, optimizer,
+                     steps: int = 1) -> float:
+    """L2 norm of the change of all model.params after `steps` optimizer steps on the batch
+    (x (N, T), y (N, T)) with `model.loss(x, y, reduction=reduction)`.
+
+    Works on a copy: model and optimizer are left as they were. Comparing reductions with it
+    shows which optimizers care about the loss's scale (SGD) and which do not (Adam).
+    """
+    if steps < 1:
+        raise ValueError(f"steps: expected at least 1, got {steps}")
+    model, optimizer = copy.deepcopy(model), copy.deepcopy(optimizer)
+    start = {k: v.copy() for k, v in model.params.items()}
+    for _ in range(steps):
+        _, grads = model.loss(x, y, reduction=reduction)
+        optimizer.step(model.params, grads)
+    return float(np.sqrt(sum(np.sum((model.params[k] - start[k]) ** 2) for k in start)))
+
+
+def first_letter_entropy(names: list[str]) -> float:
+    """Entropy in nats of the first letters of `names`: the lowest expected loss of a model
+    that must predict a name's first letter having seen nothing (only the start marker)."""
+    if not names or any(not name for name in names):
+        raise ValueError("names: expected a non-empty list of non-empty names")
+    counts = np.array(list(Counter(name[0] for name in names).values()), dtype=float)
+    p = counts / counts.sum()
+    return float(-(p * np.log(p)).sum())
+
+
+# ------------------------------------------------------------------------------ claims
+
+
+def check_claims(m: dict) -> None:
+    """Assert the chapter's claims on its measurements m (keys as the notebook names them);
+    raises AssertionError naming the claim that fails."""
+    def claim(ok: bool, text: str) -> None:
+        if not ok:
+            raise AssertionError(f"chapter 4 claim fails: {text}")
+
+    claim(round(m["sgd_ratio"]) == m["T_update"], "SGD's step is T times larger for the sum")
+    claim(abs(m["adam_ratio"] - 1) < 1e-3, "Adam's steps are the same for the sum and the mean")
+    clip, sums, means = m["clip"], m["clip_sum"], m["clip_mean"]
+    claim(sums[0] < clip < sums[-1] and round(sums[-1] / clip, 1) == 4.6,
+          "a threshold of 5 leaves T = 4 alone and divides T = 256's gradient by 4.6")
+    claim(max(means) < clip, "the per-token mean's gradient never reaches the threshold")
+    claim(2.1 < m["counted_ratio"] < 2.3, "counting the padding gives about 2.2 times the loss")
+    claim(m["counted_terms"] == 48 and m["real_terms"] == 23, "48 counted terms, 23 real tokens")
+    claim(m["val_right"] < 2.3 < np.log(27), "the masked model learns (below 2.3 nats)")
+    claim(abs(m["val_bug"] - m["val_right"]) < 0.1, "both models end equally good at names")
+    claim(m["bug_reported"] < 0.7 * m["val_bug"], "the buggy loss reads over 30% too low")
+    claim(abs(m["first_position"] - m["first_entropy"]) < 0.05,
+          "the first letter's loss is the first letters' entropy")
+    claim(m["first_entropy"] < np.log(27) - 0.2, "the first letter is far from a uniform guess")
+    claim(0.35 < m["padded_share"] < 0.45, "about 40% of the validation array is padding")

@@ -2,10 +2,14 @@
 as a tiny NumPy RNN, the floor a model without memory cannot go below, count-based baselines
 in bits per character, and two measures of generated text.
 
-- `hello_example`, `HelloRNN`, `train_hello`: the four-step example, worked exactly.
+- `hello_example`, `HelloRNN`, `train_hello`: the four-step example, worked exactly, and
+  `HelloRNN.generate`, the test-time loop (feed a character, sample, feed the sample back).
 - `memoryless_floor_nats`: the lowest total loss of any model that sees only the current input.
-- `unigram_bits`, `bigram_bits`: baselines a language model must beat.
-- `entropy_bits`, `distinct_ngram_fraction`, `tail_period`: what temperature and decoding do.
+- `unigram_bits`, `bigram_bits`, `trigram_bits`: baselines a language model must beat;
+  `unseen_share`: how many of a text's n-grams a training text never shows.
+- `entropy_bits`, `distinct_ngram_fraction`, `tail_period`: what temperature and decoding do;
+  `greedy_and_best_pairs`: greedy's next two characters against the most likely two.
+- `check_bpc_claims`: the chapter's claims about bits per character, raising AssertionError.
 
 Ids are integer arrays; V is the vocabulary size; losses are natural-log (nats) unless the
 name says bits.
@@ -104,6 +108,31 @@ class HelloRNN:
             grads["Wh"][:] = 0.0
         return loss, grads
 
+    def generate(self, start: int, length: int, temperature: float = 1.0,
+                 rng: np.random.Generator | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The test-time loop: feed `start`, turn the scores into probabilities, pick the next
+        character (sampled, or the most likely for temperature 0), feed it back as the next
+        input, carrying the state. Returns ids (length,) and the model's probabilities p_t
+        (length, V) at each step (at temperature 1, whatever the temperature of the picks)."""
+        if not 0 <= start < self.V:
+            raise IndexError(f"start: expected an id in [0, {self.V}), got {start}")
+        if temperature > 0 and rng is None:
+            raise ValueError("rng: expected a np.random.Generator to sample with, got None")
+        p, h = self.params, np.zeros((1, self.H))
+        ids, probs, current = [], [], start
+        for _ in range(length):
+            h, _ = rnn_forward(one_hot(np.array([current]), self.V)[None], h, p["Wx"], p["Wh"],
+                               p["b"])
+            h = h[:, -1]  # (1, H): the state carried to the next step
+            scores = h[0] @ p["Wy"] + p["by"]  # (V,)
+            if temperature == 0:
+                current = int(np.argmax(scores))
+            else:
+                current = int(rng.choice(self.V, p=softmax_t(scores, temperature)))
+            ids.append(current)
+            probs.append(softmax_t(scores, 1.0))
+        return np.array(ids), np.array(probs)
+
 
 def train_hello(H: int = 3, steps: int = 300, lr: float = 0.05, memory: bool = True,
                 seed: int = 0) -> tuple[HelloRNN, list[float]]:
@@ -141,6 +170,53 @@ def bigram_bits(train_ids: np.ndarray, eval_ids: np.ndarray, V: int,
     np.add.at(counts, (train_ids[:-1], train_ids[1:]), 1.0)
     probs = counts / counts.sum(axis=1, keepdims=True)
     return float(-np.log2(probs[eval_ids[:-1], eval_ids[1:]]).mean())
+
+
+def trigram_bits(train_ids: np.ndarray, eval_ids: np.ndarray, V: int,
+                 alpha: float = 0.5) -> float:
+    """Bits per character on eval_ids[2:] of next-character frequencies given the two
+    characters before, counted on train_ids (plus alpha for each of the V next characters)."""
+    train_ids, eval_ids = _check_ids("train_ids", train_ids, V), _check_ids("eval_ids", eval_ids, V)
+    # a pair (a, b) as the number a * V + b; only the trigrams seen are stored, not V^3 counts
+    tri = (train_ids[:-2] * V + train_ids[1:-1]) * V + train_ids[2:]
+    seen, counts = np.unique(tri, return_counts=True)
+    pair_seen, pair_counts = np.unique(tri // V, return_counts=True)
+
+    def lookup(keys: np.ndarray, table: np.ndarray, values: np.ndarray) -> np.ndarray:
+        pos = np.clip(np.searchsorted(table, keys), 0, len(table) - 1)
+        return np.where(table[pos] == keys, values[pos], 0)
+
+    ev = (eval_ids[:-2] * V + eval_ids[1:-1]) * V + eval_ids[2:]
+    p = (lookup(ev, seen, counts) + alpha) / (lookup(ev // V, pair_seen, pair_counts) + alpha * V)
+    return float(-np.log2(p).mean())
+
+
+def unseen_share(train_ids: np.ndarray, eval_ids: np.ndarray, n: int = 3) -> float:
+    """Share of the n-grams of eval_ids (counted with repeats) that never occur in train_ids."""
+    train_ids, eval_ids = _check_ids("train_ids", train_ids), _check_ids("eval_ids", eval_ids)
+    if not 1 <= n <= len(eval_ids):
+        raise ValueError(f"n: expected 1 <= n <= {len(eval_ids)}, got {n}")
+    seen = {tuple(train_ids[i:i + n].tolist()) for i in range(len(train_ids) - n + 1)}
+    grams = [tuple(eval_ids[i:i + n].tolist()) for i in range(len(eval_ids) - n + 1)]
+    return sum(g not in seen for g in grams) / len(grams)
+
+
+def check_bpc_claims(curve: list[float], baselines: dict[str, float]) -> None:
+    """The chapter's claims about the character model's validation bits per character after
+    each training stage (curve[0] untrained, curve[1] after 25 steps, curve[-1] after 600)
+    against the uniform, unigram and bigram baselines. Raises AssertionError naming the claims
+    that do not hold."""
+    claims = {
+        "the baselines order uniform > unigram > bigram + 0.8":
+            baselines["uniform"] > baselines["unigram"] > baselines["bigram"] + 0.8,
+        "untrained: no better than a uniform guess": curve[0] > baselines["uniform"] - 0.1,
+        "25 steps: within 0.3 of the unigram model": abs(curve[1] - baselines["unigram"]) < 0.3,
+        "trained: more than 0.5 below the bigram model": curve[-1] < baselines["bigram"] - 0.5,
+        "every stage improves": all(b < a for a, b in zip(curve, curve[1:])),
+    }
+    failed = [name for name, holds in claims.items() if not holds]
+    if failed:
+        raise AssertionError(f"claims that do not hold: {failed}")
 
 
 # --------------------------------------------------------------------------- generation
@@ -211,3 +287,38 @@ def token_ranks_and_bits(model, prime: torch.Tensor, ids: torch.Tensor
     ranks = (logits > chosen).sum(dim=1).numpy()
     bits = float(-torch.log_softmax(logits, dim=1).gather(1, ids[:, None]).mean()) / np.log(2)
     return ranks, bits
+
+
+@torch.no_grad()
+def greedy_and_best_pairs(model, contexts: torch.Tensor) -> dict[str, np.ndarray]:
+    """For each context, the model's log-probability (nats) of the two characters greedy
+    decoding picks next, and of the most likely two characters, found by trying all V * V.
+
+    model: a `CharLM`-like model (model(x, state) -> (logits, state)); contexts (B, P) ids.
+    Returns {"greedy": (B,), "best": (B,), "greedy_ids": (B, 2), "best_ids": (B, 2)}.
+    """
+    if contexts.dim() != 2 or contexts.shape[1] < 1:
+        raise ValueError(f"contexts: expected shape (B, P) with P >= 1, got "
+                         f"{tuple(contexts.shape)}")
+    was_training = model.training
+    model.eval()
+    logits, state = model(contexts)
+    first = torch.log_softmax(logits[:, -1].double(), dim=-1)  # (B, V)
+    B, V = first.shape
+    # every context followed by every first character: B * V rows, the state repeated V times
+    if state is None:  # a model without state, such as a bigram table
+        repeated = None
+    elif isinstance(state, tuple):
+        repeated = tuple(s.repeat_interleave(V, dim=1) for s in state)
+    else:
+        repeated = state.repeat_interleave(V, dim=1)
+    second_logits, _ = model(torch.arange(V).repeat(B)[:, None], repeated)
+    second = torch.log_softmax(second_logits[:, 0].double(), dim=-1).reshape(B, V, V)
+    model.train(was_training)
+    total = first[:, :, None] + second  # (B, V, V): log p(c1) + log p(c2 | c1)
+    best = total.reshape(B, -1).max(dim=1)
+    g1 = first.argmax(dim=1)
+    g2 = second[torch.arange(B), g1].argmax(dim=1)
+    return {"greedy": total[torch.arange(B), g1, g2].numpy(), "best": best.values.numpy(),
+            "greedy_ids": torch.stack([g1, g2], 1).numpy(),
+            "best_ids": torch.stack([best.indices // V, best.indices % V], 1).numpy()}

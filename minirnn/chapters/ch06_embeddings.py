@@ -3,6 +3,8 @@ backward pass as a scatter-add, and what a character model learns in it.
 
 - `embed_by_matmul` / `embed_by_lookup`: the same vectors, by a (n, V) @ (V, D) product or by
   indexing rows.
+- `input_weights`, `break_even_embedding_size`: the input weights an embedding saves, and up
+  to which embedding size it saves any.
 - `multiply_adds`, `counted_multiply_adds`, `one_hot_bytes`, `time_embedding`: the cost of each,
   by formula, by torch's FLOP counter, in bytes, and in seconds.
 - `grad_by_fancy_index` (the bug), `grad_by_scatter_add`, `grad_by_matmul`: the backward pass.
@@ -54,6 +56,32 @@ def embed_by_lookup(ids: np.ndarray, W: np.ndarray) -> np.ndarray:
     if W.ndim != 2:
         raise ValueError(f"W: expected shape (V, D), got {W.shape}")
     return W[_check_ids(ids, W.shape[0])]
+
+
+# --------------------------------------------------------------------------- parameters
+
+
+def input_weights(V: int, H: int, D: int | None = None) -> int:
+    """Weights between the tokens and an RNN's H units, counted on a real `CharLM`.
+
+    D None: one-hot inputs, W_x (V, H), i.e. a CharLM whose embedding is the identity, so only
+    W_x counts (V H). D given: an embedding E (V, D) and W_x' (D, H), V D + D H. Biases are
+    the same either way and left out.
+    """
+    for name, value in (("V", V), ("H", H)) + ((("D", D),) if D is not None else ()):
+        if not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{name}: expected a positive integer, got {value!r}")
+    model = CharLM(V, embed_size=V if D is None else D, hidden_size=H, cell="rnn")
+    wx = model.rnn.weight_ih_l0.numel()
+    return wx if D is None else model.embed.weight.numel() + wx
+
+
+def break_even_embedding_size(V: int, H: int) -> float:
+    """The D below which an embedding costs fewer input weights than one-hot inputs.
+
+    V D + D H < V H  <=>  D < V H / (V + H): for V = 126 and H = 128, about 63.5.
+    """
+    return V * H / (V + H)
 
 
 # --------------------------------------------------------------------------- cost
@@ -223,3 +251,28 @@ def neighbour_rate(W: np.ndarray, group: np.ndarray, k: int = 3,
     group = np.asarray(group)
     hits = [np.isin(cosine_neighbours(W, int(i), k, among), group).mean() for i in group]
     return float(np.mean(hits))
+
+
+# --------------------------------------------------------------------------- claims
+
+
+def check_claims(dropped_share: float, final_bits: float, rate_init: float, rate_learned: float,
+                 chance: float, break_even: float) -> None:
+    """Assert the chapter's claims on its measurements; raises AssertionError naming the claim.
+
+    dropped_share: share of per-token gradients `dW[ids] += dout` loses on the text batch;
+    final_bits: training loss at the end (bits per character); rate_init, rate_learned: digits
+    among a digit's 3 nearest neighbours before and after training; chance: that rate for
+    random rows; break_even: `break_even_embedding_size(126, 128)`.
+    """
+    def claim(ok: bool, text: str) -> None:
+        if not ok:
+            raise AssertionError(f"chapter 6 claim fails: {text}")
+
+    claim(63 < break_even < 64 and round(break_even, 1) == 63.5,
+          "an embedding saves input weights only below D = 63.5 for V = 126, H = 128")
+    claim(dropped_share > 0.95, "dW[ids] += dout drops over 95% of the per-token gradients")
+    claim(final_bits < 3.0, "the character model trains below 3 bits per character")
+    claim(rate_init < 0.3, "before training, a digit's neighbours are near chance")
+    claim(rate_learned > 0.5 > 3 * chance, "after training, most of a digit's neighbours are "
+          "digits, over three times chance")

@@ -3,10 +3,11 @@
 Model (row vectors, course notation): a_t = x_t Wx + h_{t-1} Wh + b, h_t = tanh(a_t),
 s_t = h_t Wy + by, L = sum_t L_t(s_t) averaged over the batch (temporal_softmax_loss).
 
-- `manual_bptt`: the backward pass as a readable loop, with two classic mistakes available as
+- `manual_bptt`: the backward pass as a readable loop, with two common mistakes available as
   values of `variant`, so that a gradient check can catch them;
 - `gradient_check_table`: the numeric check, for every parameter, of the whole model's loss
-  and gradients (`minirnn.numpy.models.rnn_lm_loss`).
+  and gradients (`minirnn.numpy.models.rnn_lm_loss`);
+- `check_lag_claims`: the chapter's claims about a gradient split by lag.
 
 The chapter's dL/dWh split into the contributions of each time lag t - k (from the loss at
 step t through the state at step k), which add up to the full gradient exactly, is
@@ -18,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from minirnn.numpy import eval_numerical_gradient, rel_error
-from minirnn.numpy.lags import check_states
+from minirnn.numpy.lags import check_states, truncation_error
 from minirnn.numpy.models import rnn_lm_loss
 
 VARIANTS = ("correct", "partial_only", "off_by_one")
@@ -80,3 +81,31 @@ def gradient_check_table(params: dict[str, np.ndarray], x: np.ndarray, y: np.nda
             return rnn_lm_loss({k: arrays[k] for k in params}, arrays["x"], y, arrays["h0"])[0]
         table[name] = rel_error(grads[name], eval_numerical_gradient(f, value, h))
     return table
+
+
+def check_lag_claims(decomposition: dict[str, np.ndarray]) -> None:
+    """The chapter's claims about one model's dL/dWh split by lag (section 7.5).
+
+    decomposition: `lag_decomposition`'s "by_lag" (T, H, H) and "gamma_norm" (T, T), with the
+    full gradient as "dWh" (H, H). Raises AssertionError naming the claims that do not hold.
+    """
+    by_lag, dWh, gamma = decomposition["by_lag"], decomposition["dWh"], decomposition["gamma_norm"]
+    T = len(by_lag)
+    n = np.linalg.norm(by_lag, axis=(1, 2))
+    rate = (n[40] / n[10]) ** (1 / 30)  # geometric decay per step of lag, lags 10 to 40
+    claims = {
+        "the lags add up to dL/dWh": np.allclose(by_lag.sum(axis=0), dWh, atol=1e-10),
+        "the gradient is far from zero": np.linalg.norm(dWh) > 1.0,
+        "every lag up to T - 2 contributes": bool(np.all(n[:T - 1] > 0)),
+        "lag T - 1 meets h_0 = 0": n[T - 1] == 0,
+        "lag 20 carries under 1% of lag 0's norm": n[20] < 1e-2 * n[0],
+        "dropping lags >= 20 moves dL/dWh by under 1%": truncation_error(by_lag)[19] < 1e-2,
+        "decay per step of lag between 0.5 and 0.9": 0.5 < rate < 0.9,
+        "lags 10 to 40 within 10x of the geometric line": bool(np.all(np.abs(np.log10(
+            n[10:41] / (n[10] * rate ** np.arange(31)))) < 1)),
+        "20 steps back is over 100x smaller along every row":
+            np.mean(np.diag(gamma, k=-20)) < 1e-2 * np.mean(np.diag(gamma)),
+    }
+    failed = [name for name, holds in claims.items() if not holds]
+    if failed:
+        raise AssertionError(f"claims that do not hold: {failed}")

@@ -6,8 +6,12 @@
   before them when the gradient is cut every k steps, measured by autograd and by formula.
 - `delayed_echo_stream`, `train_delayed_echo`: the task y_t = x_{t-L} on random bits, trained
   with truncation length k, and its accuracy.
+- `chapter7_gradients`, `truncation_errors`: chapter 7's character model and its local
+  gradients, and how far chunked truncation and chapter 7's lag cutoff move its dL/dWh.
 - `NoCarry`, `loss_by_position`: train a character model with the state reset at every chunk
   instead of carried, and measure its loss at each position within a chunk.
+- `check_truncation_claims`, `check_echo_claims`, `check_carry_claims`: the chapter's claims
+  about its measurements, each raising AssertionError when one does not hold.
 
 Batches are batch-first: ids (N, T); "chunk" means the k steps between two gradient cuts.
 """
@@ -21,7 +25,18 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from minirnn.data.text import TBPTTBatcher
+from minirnn.data.text import CharVocab, TBPTTBatcher, load_corpus
+from minirnn.numpy import (
+    rnn_forward,
+    rnn_states,
+    temporal_affine_backward,
+    temporal_affine_forward,
+    temporal_softmax_loss,
+    word_embedding_forward,
+)
+from minirnn.numpy.lags import chunked_dWh, lag_decomposition, truncation_error
+from minirnn.numpy.models import MaskedCharRNN
+from minirnn.numpy.train import fit
 from minirnn.torch import RNN
 
 # --------------------------------------------------------------------------- gradient reach
@@ -65,6 +80,66 @@ def gradient_reach(k: int, lag: int, T: int = 48, hidden_size: int = 8, seed: in
     t = np.arange(lag, T)
     reached[lag:] = (jac[t, t - lag] != 0).numpy()
     return reached
+
+
+# --------------------------------------------------------------------------- two truncations
+
+
+def chapter7_gradients(train_steps: int = 0, T: int = 64
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Chapter 7's character model (MaskedCharRNN, E = 32, H = 64, seed 0, on the first
+    150,000 characters of the default corpus in chunks of T) and what its backward pass needs
+    on the 16 held-out chunks: states (T + 1, 16, H), Wh (H, H) and the local gradients
+    dL_t/dh_t (16, T, H). train_steps > 0 first trains it as chapter 7 does (Adam, lr 0.01,
+    batch 32)."""
+    text = load_corpus()
+    vocab = CharVocab.from_text(text)
+    ids = vocab.encode(text[:150_000])
+    n_chunks = (len(ids) - 1) // T
+    inputs = ids[: n_chunks * T].reshape(n_chunks, T)
+    targets = ids[1: n_chunks * T + 1].reshape(n_chunks, T)
+    model = MaskedCharRNN(V=len(vocab), H=64, E=32, seed=0)
+    if train_steps:
+        fit(model, inputs[:-16], targets[:-16], steps=train_steps, batch_size=32, lr=0.01, seed=0)
+    p = model.params
+    emb, _ = word_embedding_forward(inputs[-16:], p["W_embed"])
+    _, cache = rnn_forward(emb, np.zeros((16, model.H)), p["Wx"], p["Wh"], p["b"])
+    h = rnn_states(cache)[1:].transpose(1, 0, 2)  # (16, T, H)
+    scores, affine_cache = temporal_affine_forward(h, p["W_out"], p["b_out"])
+    _, dscores = temporal_softmax_loss(scores, targets[-16:])
+    return rnn_states(cache), p["Wh"], temporal_affine_backward(dscores, affine_cache)[0]
+
+
+def truncation_errors(states: np.ndarray, Wh: np.ndarray, dh: np.ndarray, ks: list[int]
+                      ) -> dict[str, np.ndarray]:
+    """Relative error ||approx - dL/dWh|| / ||dL/dWh|| of two truncations, for each k in ks:
+    "chunked" reads the T steps in chunks of k with the gradient cut at every chunk start
+    (truncated BPTT), "lag cutoff" drops every lag >= k for every loss (chapter 7).
+
+    states (T + 1, N, H), Wh (H, H), dh (N, T, H); returns two arrays of len(ks).
+    """
+    T = dh.shape[1]
+    if not ks or min(ks) < 1 or max(ks) > T:
+        raise ValueError(f"ks: expected chunk lengths in [1, {T}], got {ks}")
+    by_lag = lag_decomposition(states, Wh, dh)["by_lag"]
+    full = by_lag.sum(axis=0)
+    chunked = [np.linalg.norm(chunked_dWh(states, Wh, dh, k) - full) / np.linalg.norm(full)
+               for k in ks]
+    cutoff = truncation_error(by_lag)
+    return {"chunked": np.array(chunked), "lag cutoff": np.array([cutoff[k - 1] for k in ks])}
+
+
+def check_truncation_claims(ks: list[int], errors: dict[str, np.ndarray], T: int = 64) -> None:
+    """The chapter's claims about `truncation_errors`: for every k < T chunked truncation moves
+    dL/dWh by more than 1%, and at k = 16 and 20 more than 10 times as far as chapter 7's lag
+    cutoff at the same k."""
+    chunked, cutoff = errors["chunked"], errors["lag cutoff"]
+    for i, k in enumerate(ks):
+        if k < T and not chunked[i] > 1e-2:
+            raise AssertionError(f"k = {k}: chunked error {chunked[i]:.1e} is not above 1%")
+        if k in (16, 20) and not chunked[i] > 10 * cutoff[i]:
+            raise AssertionError(f"k = {k}: chunked {chunked[i]:.1e} is not 10x the lag "
+                                 f"cutoff's {cutoff[i]:.1e}")
 
 
 # --------------------------------------------------------------------------- delayed echo
@@ -183,3 +258,45 @@ def loss_by_position(model: nn.Module, ids: torch.Tensor, k: int, carry: bool,
         total += nll.double().mean(dim=0)
     model.train(was_training)
     return (total / (length // k) / math.log(2)).numpy()
+
+
+# --------------------------------------------------------------------------- the claims
+
+
+def check_echo_claims(ks: list[int], acc: np.ndarray, late_loss: np.ndarray,
+                      steps_to_learn: np.ndarray, lag: int = 8) -> None:
+    """The chapter's claims about the delayed echo, trained at equal targets per update.
+
+    ks: the truncation lengths; acc, late_loss (len(ks), seeds): test accuracy and mean training
+    loss of the last 100 steps; steps_to_learn (2, seeds): steps until the smoothed loss is
+    below 0.1 for k = 9 and k = 16. Raises AssertionError naming the claim that fails.
+    """
+    for k, a, loss in zip(ks, acc, late_loss):
+        if k <= lag and not (np.all(a < 0.6) and np.all(loss > 0.68)):
+            raise AssertionError(f"k = {k} <= lag should stay at chance: acc {a}, loss {loss}")
+        if k > lag and not (np.all(a > 0.98) and np.all(loss < 0.1)):
+            raise AssertionError(f"k = {k} > lag should solve the echo: acc {a}, loss {loss}")
+    if not np.all(steps_to_learn[1] < steps_to_learn[0]):
+        raise AssertionError(f"k = 16 should learn sooner than k = 9: {steps_to_learn}")
+
+
+def check_carry_claims(pos: dict[tuple[bool, bool], np.ndarray]) -> None:
+    """The chapter's claims about carrying versus resetting the state.
+
+    pos[(trained_carrying, evaluated_carrying)]: (k,) bits per character by position in the
+    chunk. Raises AssertionError naming the claim that fails.
+    """
+    cc, rr, rc = pos[True, True], pos[False, False], pos[False, True]
+    claims = {
+        "carrying beats resetting by more than 0.1 bits/char": cc.mean() < rr.mean() - 0.1,
+        "reset: position 0 over a bit worse than carried": rr[0] > cc[0] + 1.0,
+        "reset: position 0 worse than positions 8-15 by 0.8": rr[0] > rr[8:].mean() + 0.8,
+        "carried: position 0 within 0.3 of positions 8-15": abs(cc[0] - cc[8:].mean()) < 0.3,
+        "reset-trained model gains over 0.05 when evaluated carrying": rc.mean() < rr.mean() - 0.05,
+        "carrying at training time alone is worth over 0.03": cc.mean() < rc.mean() - 0.03,
+        "carried model, reset at evaluation, is worse at position 0 than the reset-trained":
+            pos[True, False][0] > rr[0],
+    }
+    failed = [name for name, holds in claims.items() if not holds]
+    if failed:
+        raise AssertionError(f"claims that do not hold: {failed}")

@@ -20,11 +20,12 @@ from minirnn.data.text import (
     split_text,
 )
 from minirnn.data.tokens import IGNORE_INDEX, Vocab, pad_batch
-from minirnn.data.video import moving_digits
+from minirnn.data.video import DigitVideos, bitmap_split, digit_videos, moving_digits
 
 __all__ = [
     "IGNORE_INDEX",
     "CharVocab",
+    "DigitVideos",
     "ShapesData",
     "TBPTTBatcher",
     "TextFileError",
@@ -32,8 +33,10 @@ __all__ = [
     "TranslationSplit",
     "Vocab",
     "adding_problem",
+    "bitmap_split",
     "caption_vocab",
     "copy_task",
+    "digit_videos",
     "encode_names",
     "load_corpus",
     "load_names",

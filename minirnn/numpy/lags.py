@@ -65,3 +65,29 @@ def truncation_error(by_lag: np.ndarray) -> np.ndarray:
     full = by_lag.sum(axis=0)
     partial_sums = np.cumsum(by_lag, axis=0)
     return np.linalg.norm(partial_sums - full, axis=(1, 2)) / np.linalg.norm(full)
+
+
+def chunked_dWh(states: np.ndarray, Wh: np.ndarray, dh: np.ndarray, k: int) -> np.ndarray:
+    """dL/dWh as truncated BPTT computes it when the T steps are read in chunks of k steps
+    (steps 1..k, k+1..2k, ...; the last chunk may be shorter) and the state is detached at
+    every chunk start: the forward states are unchanged, but the gradient carried back from
+    step t to step t - 1 is dropped whenever t starts a chunk.
+
+    This differs from dropping every lag >= k (`truncation_error`): a loss at position p
+    (0-based) of its chunk keeps only the lags 0..p, so the first loss of each chunk keeps
+    lag 0 alone.
+
+    states (T + 1, N, H), Wh (H, H), dh (N, T, H) local gradients dL_t/dh_t; returns (H, H).
+    """
+    check_states(states, dh)
+    if k < 1:
+        raise ValueError(f"k: expected a chunk length >= 1, got {k}")
+    N, T, H = dh.shape
+    dWh = np.zeros((H, H))
+    carried = np.zeros((N, H))  # dL/dh_t from the losses after step t, within t's chunk
+    for t in range(T, 0, -1):
+        da = (dh[:, t - 1] + carried) * (1.0 - states[t] ** 2)  # dL/da_t
+        dWh += states[t - 1].T @ da
+        starts_chunk = (t - 1) % k == 0
+        carried = np.zeros((N, H)) if starts_chunk else da @ Wh.T  # the cut (detach)
+    return dWh

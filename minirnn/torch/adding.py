@@ -23,6 +23,18 @@ from minirnn.torch.models import recurrent_layer
 CELLS = ("rnn", "lstm", "gru", "mingru")
 INITS = ("default", "orthogonal")
 
+# The course's one standard for "solved" on the adding problem, in every chapter that says it:
+# a held-out MSE below a tenth of predicting the mean (about 1/6, so below about 0.017).
+SOLVED_FRACTION = 0.1
+
+
+def solved(eval_mse: float, baseline_mse: float) -> bool:
+    """True when a held-out MSE is below ``SOLVED_FRACTION`` times the predict-the-mean MSE on
+    the same held-out set; False for a NaN (diverged) run."""
+    if not baseline_mse > 0:
+        raise ValueError(f"baseline_mse: expected a positive number, got {baseline_mse!r}")
+    return bool(eval_mse < SOLVED_FRACTION * baseline_mse)
+
 
 def set_forget_bias(lstm: nn.Module, value: float) -> None:
     """Make the forget gate's total bias (bias_ih + bias_hh, rows [H:2H] in torch's gate order
