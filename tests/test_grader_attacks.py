@@ -77,6 +77,26 @@ def test_the_grader_gives_0_and_full_points(a1, grader):
     assert earned == 70 and result["judged_by"].startswith("the grader")
 
 
+def test_grading_a1_again_and_again_never_hangs(a1, tmp_path):
+    """A grader once spun forever: a child was forked while another thread of the grader was
+    inside a threaded BLAS call. Five grades of the solution in a row, with four children at a
+    time, in a process given a wall-clock limit far above what they take (about 15 s)."""
+    import subprocess
+    import sys
+
+    script = ("import sys\n"
+              "from minirnn.assignments import catalog, grade\n"
+              "for _ in range(5):\n"
+              "    r = grade.grade(sys.argv[1], grade.Limits(time=2.0, startup=8.0),\n"
+              "                    assignment=catalog.A1, jobs=4, sandbox='none')\n"
+              "    assert r['earned'] == 70, r['earned']\n"
+              "print('graded 5 times')\n")
+    done = subprocess.run([sys.executable, "-c", script, str(a1[1])], capture_output=True, text=True,
+                          timeout=180, env={**os.environ, "OPENBLAS_NUM_THREADS": "4"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "graded 5 times" in done.stdout
+
+
 def test_atexit_hook_rewriting_the_results_forges_nothing(a1, grader, tmp_path):
     forge = '''
 import atexit, glob, json, os

@@ -23,6 +23,7 @@ import importlib
 import importlib.abc
 import importlib.util
 import json
+import resource
 import sys
 import time
 import traceback
@@ -147,9 +148,20 @@ def run_pytest(spec, report):
     test()
 
 
+def apply_limits(limits):
+    """The per-test rlimits, set first thing (before any student code can run). The grader does
+    not set them between fork and exec: a fork hook in a threaded parent can deadlock."""
+    resource.setrlimit(resource.RLIMIT_CPU, (limits["cpu"], limits["cpu"] + 1))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limits["output"], limits["output"]))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    if limits["memory"] is not None:
+        resource.setrlimit(resource.RLIMIT_AS, (limits["memory"], limits["memory"]))
+
+
 def main(spec_file):
     with open(spec_file, encoding="utf-8") as f:
         spec = json.load(f)
+    apply_limits(spec["limits"])
     sys.path[:] = list(spec["path"])
     importlib.invalidate_caches()
     report = {"other_minirnn": None, "status": "failed", "error": None, "message": "",

@@ -30,13 +30,11 @@ import hashlib
 import hmac
 import json
 import os
-import resource
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -276,16 +274,10 @@ def _stdlib_path() -> list[str]:
 _STDLIB: list[str] = []
 
 
-def _set_limits(limits: Limits) -> Callable[[], None]:
-    cpu = max(1, int(limits.time + 0.999))
-
-    def apply() -> None:  # runs in the child between fork and exec
-        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
-        resource.setrlimit(resource.RLIMIT_FSIZE, (limits.output, limits.output))
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        if limits.memory is not None:
-            resource.setrlimit(resource.RLIMIT_AS, (limits.memory, limits.memory))
-    return apply
+def _limits_spec(limits: Limits) -> dict:
+    """The rlimits the child sets on itself before it imports anything of the student's."""
+    return {"cpu": max(1, int(limits.time + 0.999)), "output": limits.output,
+            "memory": limits.memory}
 
 
 SANDBOXES = ("auto", "bwrap", "none")
@@ -347,7 +339,8 @@ def run_child(box: Path, spec: dict, limits: Limits, child_source: str,
               ("stderr", "txt"))}
     for key in ("report", "outputs"):
         paths[key].write_bytes(b"")  # the files the child may write its answers to
-    spec = {**spec, "report": str(paths["report"]), "outputs": str(paths["outputs"])}
+    spec = {**spec, "report": str(paths["report"]), "outputs": str(paths["outputs"]),
+            "limits": _limits_spec(limits)}
     paths["spec"].write_text(json.dumps(spec), encoding="utf-8")
     env = {"PATH": "/usr/bin:/bin", "HOME": str(box), "TMPDIR": str(box), "LANG": "C.UTF-8",
            "PYTHONHASHSEED": "0", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
@@ -357,7 +350,7 @@ def run_child(box: Path, spec: dict, limits: Limits, child_source: str,
         proc = subprocess.Popen([*(wrapper or []), sys.executable, "-I", "-S", "-c",
                                  child_source, str(paths["spec"])], cwd=box / "work", env=env,
                                 stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                                preexec_fn=_set_limits(limits), start_new_session=True)
+                                start_new_session=True)
         try:
             proc.wait(timeout=limits.wall)
         except subprocess.TimeoutExpired:
@@ -434,6 +427,30 @@ def _judge(report: dict, case) -> tuple[str, str, str]:
     return "passed", None, ""
 
 
+def _verdict(report: dict, work: Path, case) -> dict:
+    """The result entry of one graded test from its child's report (judged here when `case`)."""
+    entry = {"status": "failed", "error": report.get("error"),
+             "message": report.get("message", ""), "seconds": report.get("seconds", 0.0)}
+    if report.get("limit"):
+        entry["limit"] = report["limit"]
+    foreign = _foreign_modules(report, work)
+    if report.get("other_minirnn"):
+        entry.update(error="Isolation", message="another minirnn was importable: "
+                     f"{report['other_minirnn']}")
+    elif foreign:
+        entry.update(error="ForeignModule", message="not the student's copy: "
+                     + ", ".join(foreign)[:250])
+    elif entry.get("limit") is not None and report.get("status") is None:
+        entry["status"] = report["status"]
+    elif case is not None:
+        entry["status"], entry["error"], entry["message"] = _judge(report, case)
+    elif report.get("status") == "passed":
+        entry.update(status="passed", error=None, message="")
+    if entry["status"] != "passed" and entry.get("limit") in ("wall time", "CPU time"):
+        entry["status"] = "timeout"
+    return entry
+
+
 def _write_copy(work: Path, files: dict[str, bytes]) -> None:
     for rel, data in files.items():
         path = work / rel
@@ -455,6 +472,9 @@ def run_tests(folder: Path, a: catalog.Assignment, limits: Limits | float = TIME
     if sandbox == "bwrap" and not available:
         raise GradeError(f"the bwrap sandbox is not available here: {why}")
     sandbox = "bwrap" if available else "none"
+    import numpy as np
+    from threadpoolctl import threadpool_limits
+
     from minirnn.assignments import verdicts
 
     if isinstance(limits, (int, float)):
@@ -478,13 +498,15 @@ def run_tests(folder: Path, a: catalog.Assignment, limits: Limits | float = TIME
         limits = Limits(limits.time, limits.startup, None, limits.output)
     if not _STDLIB:
         _STDLIB.extend(_stdlib_path())
-    with tempfile.TemporaryDirectory(prefix="minirnn-grade-") as tmp:
+    # Only the main thread touches NumPy, with its BLAS held to one thread: the worker threads
+    # below only start children and wait. (A fork while another thread was inside a threaded
+    # BLAS call left that call spinning forever.)
+    with tempfile.TemporaryDirectory(prefix="minirnn-grade-") as tmp, \
+            threadpool_limits(limits=1):
         top = Path(tmp).resolve()
         site = _site_links(top, numpy_only)
-
-        def one(k: int, name: str) -> tuple[str, dict]:
-            import numpy as np
-
+        boxes: dict[str, tuple[Path, dict, object]] = {}
+        for k, name in enumerate(a.tests):
             box = top / f"{k:02d}"
             work = box / "work"
             work.mkdir(parents=True)
@@ -500,32 +522,17 @@ def run_tests(folder: Path, a: catalog.Assignment, limits: Limits | float = TIME
                 (box / "tests").mkdir()
                 (box / "tests" / a.graded).write_bytes(tests_source)
                 spec.update(mode="pytest", tests_file=str(box / "tests" / a.graded), test=name)
+            boxes[name] = (box, spec, case)
+
+        def run(name: str) -> tuple[str, dict]:  # no NumPy here: this runs in a worker thread
+            box, spec, _ = boxes[name]
             wrapper = bwrap_command(box, site) if sandbox == "bwrap" else None
-            report = run_child(box, spec, limits, child_source, wrapper)
-            entry = {"status": "failed", "error": report.get("error"),
-                     "message": report.get("message", ""), "seconds": report.get("seconds", 0.0)}
-            if report.get("limit"):
-                entry["limit"] = report["limit"]
-            foreign = _foreign_modules(report, work)
-            if report.get("other_minirnn"):
-                entry.update(error="Isolation", message="another minirnn was importable: "
-                             f"{report['other_minirnn']}")
-            elif foreign:
-                entry.update(error="ForeignModule", message="not the student's copy: "
-                             + ", ".join(foreign)[:250])
-            elif entry.get("limit") is not None and report.get("status") is None:
-                entry["status"] = report["status"]
-            elif case is not None:
-                entry["status"], entry["error"], entry["message"] = _judge(report, case)
-            elif report.get("status") == "passed":
-                entry.update(status="passed", error=None, message="")
-            if entry["status"] != "passed" and entry.get("limit") in ("wall time", "CPU time"):
-                entry["status"] = "timeout"
-            shutil.rmtree(box, ignore_errors=True)
-            return name, entry
+            return name, run_child(box, spec, limits, child_source, wrapper)
 
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            results = dict(pool.map(lambda item: one(*item), enumerate(a.tests)))
+            reports = dict(pool.map(run, a.tests))
+        results = {name: _verdict(reports[name], box / "work", case)
+                   for name, (box, _, case) in boxes.items()}
     if refused:
         for q in a.questions:
             for name, _ in q.tests:
@@ -625,9 +632,10 @@ def grade_class(submissions: Path | str, out: Path | str,
                 limit: Limits | float = TIME_LIMIT, jobs: int = 2, sandbox: str = "auto",
                 **kwargs) -> dict:
     """Grade every student of `submissions` (one subfolder or zip each, named after the
-    student): out/<student>.json each, out/gradebook.csv, out/summary.json. Students run in
-    parallel, `jobs` at a time, each test under the same limits as a single grade. Returns the
-    summary: mean points per question, how many tests hit each limit, failed students."""
+    student): out/<student>.json each, out/gradebook.csv, out/summary.json. Students are graded
+    one after another, each student's tests `jobs` at a time (child processes, under the same
+    limits as a single grade). Returns the summary: mean points per question, how many tests
+    hit each limit, failed students."""
     import csv
 
     submissions, out = Path(submissions), Path(out)
@@ -641,7 +649,7 @@ def grade_class(submissions: Path | str, out: Path | str,
         try:
             with tempfile.TemporaryDirectory(prefix="minirnn-student-") as tmp:
                 folder = _unzip(path, Path(tmp)) if path.suffix == ".zip" else path
-                result = grade(_assignment_folder(folder), limit, assignment=a, jobs=1,
+                result = grade(_assignment_folder(folder), limit, assignment=a, jobs=jobs,
                                sandbox=sandbox, **kwargs)
         except GradeError as err:
             result = {"assignment": a.name, "error": str(err), "earned": 0, "points": a.points,
@@ -651,8 +659,7 @@ def grade_class(submissions: Path | str, out: Path | str,
                                              encoding="utf-8")
         return student, result
 
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        results = dict(pool.map(one, students))
+    results = dict(one(path) for path in students)
     titles = [q.title for q in a.questions]
     with open(out / "gradebook.csv", "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
