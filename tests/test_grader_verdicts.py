@@ -105,3 +105,12 @@ def test_the_large_case_is_too_big_for_finite_differences(name):
     case = ALL[name](np.random.default_rng([7, 3]))
     grads = answer(case)["big"]
     assert sum(np.asarray(g).size for g in grads) >= 40_000
+
+
+def test_every_graded_test_of_the_catalog_is_judged_by_the_grader():
+    """No assignment of the course is graded by believing its child (pytest mode is left for
+    the toy assignments of the tests)."""
+    from minirnn.assignments import catalog
+
+    for a in catalog.ASSIGNMENTS.values():
+        assert set(verdicts.JUDGED.get(a.name, {})) == set(a.tests), a.name
