@@ -7,7 +7,9 @@
                                         [--length N] [--seed S]
     python -m minirnn charlm eval DIR [--text FILE]
     python -m minirnn assignments build [--out DIR] [--solution] [NAME ...]
-    python -m minirnn assignments grade DIR [--json FILE] [--time-limit S]
+    python -m minirnn assignments grade DIR [--assignment NAME] [--json FILE] [--time-limit S]
+                                        [--seed N] [--jobs N] [--sandbox auto|bwrap|none]
+    python -m minirnn assignments grade SUBMISSIONS --gradebook OUT --assignment NAME
 
 Each group of subcommands registers itself in one small function (``add_charlm_commands``);
 another group is one more such function and one more line in ``build_parser``. Errors a user can
@@ -698,8 +700,19 @@ def assignments_build(args: argparse.Namespace) -> int:
 def assignments_grade(args: argparse.Namespace) -> int:
     from minirnn.assignments import grade
 
+    if args.gradebook:
+        if not args.assignment:
+            raise CLIError("--gradebook needs --assignment NAME")
+        try:
+            summary = grade.grade_class(args.dir, args.gradebook, args.assignment,
+                                        args.time_limit, jobs=args.jobs, sandbox=args.sandbox)
+        except (grade.GradeError, ValueError) as err:
+            raise CLIError(str(err)) from None
+        print(json.dumps(summary, indent=1))
+        return 0
     try:
-        result = grade.grade(args.dir, limit=args.time_limit)
+        result = grade.grade(args.dir, limit=args.time_limit, assignment=args.assignment,
+                             seed=args.seed, jobs=args.jobs, sandbox=args.sandbox)
     except grade.GradeError as err:
         raise CLIError(str(err)) from None
     print(grade.report(result))
@@ -721,10 +734,26 @@ def add_assignment_commands(groups: argparse._SubParsersAction) -> None:
     build.set_defaults(func=assignments_build)
 
     grade = commands.add_parser("grade", help="run the graded tests on a student folder")
-    grade.add_argument("dir", help="a student folder written by 'assignments build'")
+    grade.add_argument("dir", help="a student folder written by 'assignments build' (with "
+                                   "--gradebook: a folder of them, one subfolder or zip each)")
+    grade.add_argument("--gradebook", metavar="OUT",
+                       help="grade a class: write OUT/gradebook.csv, OUT/<student>.json and "
+                            "OUT/summary.json")
     grade.add_argument("--json", metavar="FILE", help="also write the result as JSON")
+    grade.add_argument("--assignment", metavar="NAME",
+                       help="the assignment (default: the folder's assignment.json, checked "
+                            "against the catalog)")
     grade.add_argument("--time-limit", type=positive_float, default=20.0, metavar="SECONDS",
-                       help="per graded test (default 20)")
+                       help="CPU seconds per graded test (default 20)")
+    grade.add_argument("--seed", type=int, metavar="N",
+                       help="reproduce a grade: the seed its report records (default: derived "
+                            "from MINIRNN_GRADE_SECRET and the submission)")
+    grade.add_argument("--sandbox", choices=("auto", "bwrap", "none"), default="auto",
+                       help="bwrap: bubblewrap around each test (no network, no files outside "
+                            "the scratch folder, no process left behind); auto: bwrap where it "
+                            "works (default)")
+    grade.add_argument("--jobs", type=int, default=2, metavar="N",
+                       help="graded tests run at once (default 2)")
     grade.set_defaults(func=assignments_grade)
 
 

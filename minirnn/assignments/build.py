@@ -204,8 +204,10 @@ with small examples; cells marked `# YOUR CODE HERE` are yours.
 ## Checking your work
     python -m pytest tests -q
 
-runs the graded tests on your code. The grader runs the same tests in a fresh process, each
-with a time limit and no network.
+runs the graded tests on your code. The grader checks the same things, but on other inputs
+than the ones in your copy of the tests (drawn afresh for each submission), each question in
+its own process with time and memory limits; only the files listed under "What to implement"
+are taken from your folder, so keep your work in them.
 
 | Question | Points |
 |---|---|
@@ -214,12 +216,11 @@ with a time limit and no network.
 """
 
 
-def student_files(a: Assignment, solution: bool = False, root: Path | None = None,
-                  assets: Path = HERE) -> dict[str, bytes]:
-    """Every file of the student folder: relative path -> bytes.
+def package_files(a: Assignment, solution: bool = False,
+                  root: Path | None = None) -> dict[str, bytes]:
+    """The folder's ``minirnn/`` copy: relative path ("minirnn/...") -> bytes.
 
-    `root` is the minirnn package folder the sources are cut from, `assets` the folder holding
-    notebooks/ and graded/ (tests point both at samples of their own).
+    `root` is the minirnn package folder the sources are cut from.
     """
     root = PACKAGE_ROOT if root is None else root
     files: dict[str, bytes] = {}
@@ -238,6 +239,17 @@ def student_files(a: Assignment, solution: bool = False, root: Path | None = Non
     missing = [function for function in a.chapters if function not in cut]
     if missing:  # building anyway would hand the solution out
         raise MarkerError(f"{a.name}: no solution region marked in {', '.join(missing)}")
+    return files
+
+
+def student_files(a: Assignment, solution: bool = False, root: Path | None = None,
+                  assets: Path = HERE) -> dict[str, bytes]:
+    """Every file of the student folder: relative path -> bytes.
+
+    `root` is the minirnn package folder the sources are cut from, `assets` the folder holding
+    notebooks/ and graded/ (tests point both at samples of their own).
+    """
+    files = package_files(a, solution, root)
     notebook = (assets / "notebooks" / a.notebook).read_text(encoding="utf-8")
     files[a.notebook] = (notebook_solution(notebook) if solution
                          else clear_notebook(notebook)).encode("utf-8")
