@@ -44,8 +44,9 @@ from minirnn.assignments import build, catalog
 HERE = Path(__file__).resolve().parent
 TIME_LIMIT = 20.0  # seconds of CPU (and wall, after the start allowance) per graded test
 MANIFEST = "SHA256SUMS"
-# the grader's files a child or an earlier submission could have changed
-GRADER_FILES = ("_child.py", "verdicts.py")
+# the grader's files a child or an earlier submission could have changed: the child's script and
+# the verdicts (verdicts.py, and verdicts_<assignment>.py for the later assignments)
+GRADER_FILES = ("_child.py", "verdicts*.py")
 MAX_MODULE_BYTES = 1 << 20
 
 
@@ -73,7 +74,7 @@ def manifest_files(folder: Path) -> list[str]:
     """The files of `folder` SHA256SUMS covers: graded/*.py, and the grader's own code in HERE."""
     names = sorted(p.relative_to(folder).as_posix() for p in (folder / "graded").glob("*.py"))
     if folder.resolve() == HERE:
-        names += list(GRADER_FILES)
+        names += sorted(p.name for pattern in GRADER_FILES for p in folder.glob(pattern))
     return names
 
 
