@@ -91,8 +91,8 @@ def test_grading_a1_again_and_again_never_hangs(a1, tmp_path):
               "                    assignment=catalog.A1, jobs=4, sandbox='none')\n"
               "    assert r['earned'] == 70, r['earned']\n"
               "print('graded 5 times')\n")
-    done = subprocess.run([sys.executable, "-c", script, str(a1[1])], capture_output=True, text=True,
-                          timeout=180, env={**os.environ, "OPENBLAS_NUM_THREADS": "4"})
+    done = subprocess.run([sys.executable, "-c", script, str(a1[1])], capture_output=True,
+                          text=True, timeout=180, env={**os.environ, "OPENBLAS_NUM_THREADS": "4"})
     assert done.returncode == 0, done.stderr[-2000:]
     assert "graded 5 times" in done.stdout
 
@@ -526,7 +526,7 @@ def test_a2_forged_results_deleted_package_and_a_patched_gradient_check(others, 
     ("a3_captioning", 0, "minirnn/torch/models/captioning.py", "minirnn/torch/decode.py"),
     ("a4_charlm", 1, "minirnn/torch/decode.py", "minirnn/torch/models/captioning.py"),
 ])
-def test_torch_assignments_refuse_links_deleted_files_and_ignore_other_files(
+def test_torch_assignments_refuse_links_deleted_files_forgeries_and_ignore_other_files(
         others, grader, tmp_path, name, k, module, unused):
     template, solution = others[name]
     one = first_question(name, k)
@@ -544,6 +544,9 @@ def test_torch_assignments_refuse_links_deleted_files_and_ignore_other_files(
     (deleted / module).unlink()
     earned, result = points(deleted, grader, one, limits=slow)
     assert earned == 0 and result["refused"][module] == "missing"
+    forged = hostile(template, tmp_path, "forged", append={module: FORGE_AT_EXIT})
+    earned, result = points(forged, grader, one, limits=slow)
+    assert earned == 0, result["questions"]  # the report rewritten as the child exits
 
 
 def test_a_backward_pass_by_finite_differences_runs_out_of_time(a1, grader, tmp_path):

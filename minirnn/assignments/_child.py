@@ -105,7 +105,134 @@ def tiny_language_model(inputs, np):
     return params
 
 
-PROGRAMS = {"tiny_language_model": tiny_language_model}
+# -- A3 and A4 (PyTorch): the child builds what cannot travel as arrays (models, step
+# functions), calls the student's code and returns arrays; the grader checks them with its own
+# reference code. Scalars arrive as 0-d arrays.
+CONDITIONS, CELLS = ("h0", "first_input", "every_step"), ("lstm", "gru")
+
+
+def _state_arrays(model, np):
+    return {k: v.detach().numpy().copy() for k, v in model.state_dict().items()}
+
+
+def _captioning_model(inputs):
+    import torch
+
+    from minirnn.torch.models import CaptioningModel, ShapesEncoder
+
+    torch.set_num_threads(1)
+    torch.manual_seed(int(inputs["seed"]))
+    return CaptioningModel(int(inputs["vocab"]), ShapesEncoder(feature_size=16),
+                           hidden_size=int(inputs["hidden"]), embed_size=int(inputs["embed"]),
+                           cell=CELLS[int(inputs["cell"])],
+                           condition=CONDITIONS[int(inputs["condition"])], backend="torch")
+
+
+def captioning_outputs(inputs, np):
+    """A freshly built captioning model's weights, its logits on the given images and caption
+    prefixes, the first decoding step's logits through start/step, and greedy captions."""
+    import torch
+
+    model = _captioning_model(inputs)
+    model.eval()
+    images = torch.from_numpy(inputs["images"])
+    words = torch.from_numpy(inputs["words"])
+    with torch.no_grad():
+        logits = model(images, words)
+        p, state = model.start(images)
+        first, _ = model.step(words[:, 0], (state, p[None]))
+    captions = model.caption(images[:2], max_len=4)
+    width = max([len(c) for c in captions] + [1])
+    padded = np.full((len(captions), width), -1, dtype=np.int64)
+    for k, c in enumerate(captions):
+        padded[k, :len(c)] = [int(i) for i in c]
+    return {"state": _state_arrays(model, np), "logits": logits.numpy(),
+            "first": first.numpy(), "captions": padded}
+
+
+def captioning_training(inputs, np):
+    """The student's model trained with Adam on the given images and captions; its weights."""
+    import torch
+
+    model = _captioning_model(inputs)
+    images = torch.from_numpy(inputs["images"])
+    captions = torch.from_numpy(inputs["captions"])
+    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad],
+                                 lr=float(inputs["lr"]))
+    for _ in range(int(inputs["steps"])):
+        loss = model.loss(images, captions[:, :-1], captions[:, 1:])
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return {"state": _state_arrays(model, np)}
+
+
+def tbptt_batches(inputs, np):
+    """Batches of the student's TBPTTBatcher: x, y (B, n, batch, seq_len), new-epoch flags,
+    batches per epoch, for one process and for each rank of two."""
+    from minirnn.data.text import TBPTTBatcher
+
+    ids, size, length = inputs["ids"], int(inputs["batch_size"]), int(inputs["seq_len"])
+    out = {}
+    for key, rank, world in (("one", 0, 1), ("rank0", 0, 2), ("rank1", 1, 2)):
+        batcher = TBPTTBatcher(ids, size, length, rank=rank, world_size=world)
+        got = [batcher.next_batch() for _ in range(int(inputs["batches"]))]
+        out[key] = {"x": np.stack([np.asarray(x) for x, _, _ in got]),
+                    "y": np.stack([np.asarray(y) for _, y, _ in got]),
+                    "new_epoch": np.array([bool(n) for _, _, n in got]),
+                    "per_epoch": np.asarray(int(batcher.batches_per_epoch))}
+    return out
+
+
+def _table_step(table):
+    def step(tokens, state):
+        return table[tokens], state
+    return step
+
+
+def decoding(inputs, np):
+    """One part of A4's decoding on the grader's logits and tables: 0 the student's
+    filter_top_k, 1 sample at several temperatures (and along a chain), 2 sample with top-k,
+    3 beam_search. Each part calls only the functions its question grades."""
+    import torch
+
+    from minirnn.torch import decode
+
+    torch.set_num_threads(1)
+    part, out = int(inputs["part"]), {}
+    if part == 0:
+        logits = torch.from_numpy(inputs["logits"])
+        out["top_k"] = [decode.filter_top_k(logits, int(k)).numpy() for k in inputs["ks"]]
+        out["top_k_none"] = decode.filter_top_k(logits, None).numpy()
+    elif part in (1, 2):
+        row = torch.from_numpy(inputs["row"])[None]
+        draws = torch.zeros(int(inputs["draws"]), dtype=torch.long)
+        out["samples"] = [
+            decode.sample(_table_step(row.expand(row.shape[1], -1)), draws, None, 2,
+                          temperature=float(t), top_k=int(k) if k > 0 else None,
+                          generator=torch.Generator().manual_seed(int(inputs["seed"]) + j)
+                          ).numpy()
+            for j, (t, k) in enumerate(zip(inputs["temperatures"], inputs["tops"]))]
+        if part == 1:
+            out["chain"] = decode.sample(
+                _table_step(torch.from_numpy(inputs["chain"])), torch.zeros(3, dtype=torch.long),
+                None, int(inputs["chain_length"]), temperature=1.0,
+                generator=torch.Generator().manual_seed(int(inputs["seed"]))).numpy()
+    else:
+        table = torch.from_numpy(inputs["table"])
+        out["beams"] = []
+        for width, length, eos in inputs["beams"]:
+            ids, log_prob = decode.beam_search(_table_step(table), torch.zeros(1, dtype=torch.long),
+                                               None, int(length), int(width),
+                                               eos=int(eos) if eos >= 0 else None)
+            out["beams"].append({"ids": np.asarray([int(i) for i in ids], dtype=np.int64),
+                                 "log_prob": float(log_prob)})
+    return out
+
+
+PROGRAMS = {"tiny_language_model": tiny_language_model, "captioning_outputs": captioning_outputs,
+            "captioning_training": captioning_training, "tbptt_batches": tbptt_batches,
+            "decoding": decoding}
 
 
 def run_calls(spec, report):
@@ -117,7 +244,9 @@ def run_calls(spec, report):
     for call in spec["calls"]:
         report["call"] = call["name"]
         if "program" in call:
-            value = PROGRAMS[call["program"]](arrays, np)
+            prefix = call["name"] + "__"
+            inputs = {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
+            value = PROGRAMS[call["program"]](inputs, np)
         else:
             module = importlib.import_module(call["module"])
             function = getattr(module, call["function"], None)

@@ -542,7 +542,7 @@ def run_tests(folder: Path, a: catalog.Assignment, limits: Limits | float = TIME
                         + results[name]["message"])[:300]
     facts = {"seed": seed, "refused": refused, "sandbox": sandbox,
              "judged_by": "the grader (raw arrays from the child)" if cases is not None
-             else "the graded tests, run in the child"}
+             else "the graded tests, run in the child"}  # the latter for a test-only catalog
     return results, facts
 
 

@@ -1,4 +1,4 @@
-"""A1's and A2's graded questions, judged in the grader's own process.
+"""The graded questions of every assignment, judged in the grader's own process.
 
 For each graded test, `CASES[name](rng)` returns a Case: the calls the child makes on the
 student's functions (with inputs drawn from `rng`, which the grader seeds from a secret and the
@@ -39,8 +39,10 @@ class Case:
                            "args": flatten(args, self.arrays, np),
                            "kwargs": flatten(kwargs, self.arrays, np), "select": select})
 
-    def program(self, name: str, program: str, **inputs: np.ndarray) -> None:
-        self.arrays.update({k: np.asarray(v) for k, v in inputs.items()})
+    def program(self, name: str, program: str, **inputs) -> None:
+        """A call of one of the child's programs (models and step functions cannot travel as
+        arrays); its inputs are stored under ``<name>__<key>``."""
+        self.arrays.update({f"{name}__{k}": np.asarray(v) for k, v in inputs.items()})
         self.calls.append({"name": name, "program": program})
 
 
@@ -423,10 +425,17 @@ def lstm_step_backward_case(rng) -> Case:
     _, _, cache = reference_lstm.lstm_step_forward(x, h, c, Wx, Wh, b)
     case.call("grads", LSTM, "lstm_step_backward", up_h, up_c, cache)
     inputs = [x, h, c, Wx, Wh, b]
-    case.check = lambda out: check_gradients(
-        out, "grads", ("dx", "dprev_h", "dprev_c", "dWx", "dWh", "db"),
-        lambda: np.concatenate(lstm_step(*inputs), axis=1), inputs,
-        np.concatenate([up_h, up_c], axis=1), 1e-7)
+    names = ("dx", "dprev_h", "dprev_c", "dWx", "dWh", "db")
+    bx, bh, bWx, bWh, bb = big_inputs(rng, 4, 128, 96, 96)
+    big = [bx, bh, rng.normal(size=bh.shape), bWx, bWh, bb]
+    big_up = [rng.normal(size=bh.shape), rng.normal(size=bh.shape)]
+    big_check = big_backward(
+        case, rng, "big", LSTM, "lstm_step_backward", big, big_up,
+        reference_lstm.lstm_step_forward(*big)[2],
+        lambda: np.concatenate([a.ravel() for a in lstm_step(*big)]), names)
+    case.check = with_big(lambda out: check_gradients(
+        out, "grads", names, lambda: np.concatenate(lstm_step(*inputs), axis=1), inputs,
+        np.concatenate([up_h, up_c], axis=1), 1e-7), big_check)
     return case
 
 
@@ -447,8 +456,12 @@ def sequence_backward_case(rng, module, function, gates, biases, forward, expect
     upstream = rng.normal(size=(2, 5, 4))
     _, cache = forward(*x)
     case.call("grads", module, function, upstream, cache)
-    case.check = lambda out: check_gradients(out, "grads", names, lambda: expected(*x), x,
-                                             upstream, 1e-6)
+    big = big_inputs(rng, gates, 16, 64, 64, T=32, biases=biases)
+    big_up = rng.normal(size=(16, 32, 64))
+    big_check = big_backward(case, rng, "big", module, function, big, [big_up],
+                             forward(*big)[1], lambda: expected(*big), names)
+    case.check = with_big(lambda out: check_gradients(
+        out, "grads", names, lambda: expected(*x), x, upstream, 1e-6), big_check)
     return case
 
 
@@ -465,9 +478,14 @@ def gru_step_backward_case(rng) -> Case:
     upstream = rng.normal(size=x[1].shape)
     _, cache = reference_gru.gru_step_forward(*x)
     case.call("grads", GRU, "gru_step_backward", upstream, cache)
-    case.check = lambda out: check_gradients(
-        out, "grads", ("dx", "dprev_h", "dWx", "dWh", "dbx", "dbh"), lambda: gru_step(*x), x,
-        upstream, 1e-7)
+    names = ("dx", "dprev_h", "dWx", "dWh", "dbx", "dbh")
+    big = big_inputs(rng, 3, 128, 96, 96, biases=2)
+    big_up = rng.normal(size=(128, 96))
+    big_check = big_backward(case, rng, "big", GRU, "gru_step_backward", big, [big_up],
+                             reference_gru.gru_step_forward(*big)[1], lambda: gru_step(*big),
+                             names)
+    case.check = with_big(lambda out: check_gradients(
+        out, "grads", names, lambda: gru_step(*x), x, upstream, 1e-7), big_check)
     return case
 
 
@@ -488,5 +506,299 @@ A2_CASES: dict[str, Callable[[np.random.Generator], Case]] = {
         ("dx", "dh0", "dWx", "dWh", "dbx", "dbh")),
 }
 
-# assignments graded here (the others run their graded tests in the child)
-JUDGED = {"a1_rnn": CASES, "a2_gated": A2_CASES}
+
+
+# -- A3: image captioning (PyTorch) --------------------------------------------------------------
+# The child builds the student's model and returns its weights and outputs; the grader loads the
+# weights into its own reference model and compares. Sizes as in the students' copy of the tests.
+VOCAB, CAPTION_SIZES = 12, {"vocab": 12, "hidden": 12, "embed": 6}
+CONDITIONS, CELLS = ("h0", "first_input", "every_step"), ("lstm", "gru")
+
+
+def reference_captioner(condition: int, cell: int, state: dict | None = None, seed: int = 0):
+    """The grader's own CaptioningModel, with `state` (arrays) loaded when given."""
+    import torch
+
+    from minirnn.torch.models import CaptioningModel, ShapesEncoder
+
+    torch.manual_seed(seed)
+    model = CaptioningModel(VOCAB, ShapesEncoder(feature_size=16), CAPTION_SIZES["hidden"],
+                            CAPTION_SIZES["embed"], cell=CELLS[cell],
+                            condition=CONDITIONS[condition], backend="torch")
+    if state is not None:
+        expect(isinstance(state, dict), "the model's weights did not come back")
+        want = model.state_dict()
+        expect(set(state) == set(want), f"the model's parameters are "
+                                        f"{sorted(set(state) ^ set(want))[:4]} off")
+        model.load_state_dict({k: torch.from_numpy(np.array(
+            array(state[k], k, tuple(want[k].shape)), dtype=np.float32)) for k in want})
+    model.eval()
+    return model
+
+
+def close(got, want, name: str, atol: float = 1e-5) -> None:
+    got = array(got, name, tuple(want.shape))
+    expect(np.allclose(got, want, atol=atol, rtol=1e-4),
+           f"{name} differs from the reference by {np.max(np.abs(got - want)):.2e}")
+
+
+def caption_inputs(rng, n: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    images = rng.random((n, 3, 32, 32)).astype(np.float32)
+    words = rng.integers(3, VOCAB, (n, 5))
+    words[:, 0] = 1  # <bos>
+    return images, words
+
+
+def captioning_case(rng, conditions: tuple[int, ...], decoding: bool = False) -> Case:
+    """The student's model, for each condition and cell, on random images: its logits (and, with
+    `decoding`, the first step through start/step and greedy captions) against the reference
+    model with the same weights."""
+    import torch
+
+    case, runs = Case(), []
+    for condition in conditions:
+        for cell in (0, 1):
+            images, words = caption_inputs(rng)
+            name = f"{CONDITIONS[condition]}_{CELLS[cell]}"
+            case.program(name, "captioning_outputs", seed=int(rng.integers(1 << 30)),
+                         cell=cell, condition=condition, images=images, words=words,
+                         **CAPTION_SIZES)
+            runs.append((name, condition, cell, images, words))
+
+    def check(out):
+        for name, condition, cell, images, words in runs:
+            got = out[name]
+            model = reference_captioner(condition, cell, got.get("state"))
+            x, w = torch.from_numpy(images), torch.from_numpy(words)
+            with torch.no_grad():
+                close(got.get("logits"), model(x, w).numpy(), f"{name}: the logits")
+                if decoding:
+                    p, state = model.start(x)
+                    first, _ = model.step(w[:, 0], (state, p[None]))
+                    close(got.get("first"), first.numpy(), f"{name}: the first decoding step")
+            if decoding:
+                want = [list(c) for c in model.caption(x[:2], max_len=4)]
+                captions = array(got.get("captions"), f"{name}: captions")
+                got_captions = [[int(i) for i in row if i >= 0] for row in captions]
+                expect(got_captions == want, f"{name}: greedy captions {got_captions}, "
+                                             f"expected {want}")
+    case.check = check
+    return case
+
+
+def four_squares(brightness: float = 1.0) -> np.ndarray:
+    """Four images, each a bright square in a different quarter."""
+    images = np.zeros((4, 3, 32, 32), dtype=np.float32)
+    for k in range(4):
+        images[k, :, 16 * (k // 2):16 * (k // 2) + 16, 16 * (k % 2):16 * (k % 2) + 16] = (
+            brightness)
+    return images
+
+
+def captioning_training_case(rng) -> Case:
+    """Trained by the child (Adam, 200 steps) on four images; scored here on the same four
+    squares dimmed and with noise the child never saw."""
+    import torch
+
+    case = Case()
+    captions = np.array([[1, 3 + k, 7 + k, 2] for k in range(4)])  # <bos> a b <eos>
+    for condition in (0, 2):
+        case.program(CONDITIONS[condition], "captioning_training", seed=1, cell=0,
+                     condition=condition, images=four_squares(), captions=captions,
+                     steps=200, lr=3e-2, **CAPTION_SIZES)
+    unseen = four_squares(0.9) + rng.normal(0, 0.03, (4, 3, 32, 32)).astype(np.float32)
+
+    def check(out):
+        x, c = torch.from_numpy(four_squares()), torch.from_numpy(captions)
+        for condition in (0, 2):
+            name = CONDITIONS[condition]
+            before = reference_captioner(condition, 0, seed=1)
+            after = reference_captioner(condition, 0, out[name].get("state"))
+            with torch.no_grad():
+                first = before.loss(x, c[:, :-1], c[:, 1:]).item()
+                last = after.loss(x, c[:, :-1], c[:, 1:]).item()
+            expect(last < 0.1 * first, f"{name}: the loss fell from {first:.3f} to {last:.3f} "
+                                       f"only, not below a tenth")
+            got = after.caption(torch.from_numpy(unseen))
+            expect(got == [[3 + k, 7 + k] for k in range(4)],
+                   f"{name}: captions of the unseen images are {got}")
+    case.check = check
+    return case
+
+
+A3_CASES: dict[str, Callable[[np.random.Generator], Case]] = {
+    "test_v_as_initial_state": lambda rng: captioning_case(rng, (0,)),
+    "test_v_as_first_input": lambda rng: captioning_case(rng, (1,)),
+    "test_v_at_every_step": lambda rng: captioning_case(rng, (2,)),
+    "test_decoding_uses_the_same_conditioning": lambda rng: captioning_case(rng, (0, 1, 2),
+                                                                            decoding=True),
+    "test_a_small_model_learns_to_caption": captioning_training_case,
+}
+
+
+# -- A4: truncated-BPTT batches, sampling, beam search (PyTorch) ---------------------------------
+def tbptt_case(rng) -> Case:
+    from minirnn.data.text import TBPTTBatcher
+
+    case = Case()
+    ids = rng.integers(0, 60, size=int(rng.integers(90, 140)))
+    size, length = int(rng.integers(2, 5)), int(rng.integers(3, 7))
+    per_epoch = (len(ids) - 1) // 2 // size // length  # of the two-rank batchers, the smaller
+    batches = max(per_epoch, 1) + 2
+    case.program("b", "tbptt_batches", ids=ids, batch_size=size, seq_len=length,
+                 batches=batches)
+
+    def check(out):
+        got = out["b"]
+        for key, rank, world in (("one", 0, 1), ("rank0", 0, 2), ("rank1", 1, 2)):
+            batcher = TBPTTBatcher(ids, size, length, rank=rank, world_size=world)
+            want = [batcher.next_batch() for _ in range(batches)]
+            part = got[key]
+            expect(int(array(part["per_epoch"], "batches_per_epoch")) ==
+                   batcher.batches_per_epoch, f"{key}: batches_per_epoch")
+            for name, k in (("x", 0), ("y", 1)):
+                stacked = np.stack([np.asarray(w[k]) for w in want])
+                expect(np.array_equal(array(part[name], f"{key}: {name}", stacked.shape),
+                                      stacked), f"{key}: the batches' {name} differ")
+            flags = [bool(w[2]) for w in want]
+            expect([bool(f) for f in np.asarray(part["new_epoch"])] == flags,
+                   f"{key}: the new-epoch flags differ")
+    case.check = check
+    return case
+
+
+def decoding_inputs(rng) -> dict:
+    V = 6
+    return {"logits": rng.normal(size=(3, V)).astype(np.float32), "ks": [1, 3, V],
+            "row": (rng.normal(size=V) * 1.2).astype(np.float32),
+            "seed": int(rng.integers(1 << 30))}
+
+
+def filter_top_k_case(rng) -> Case:
+    import torch
+
+    from minirnn.torch.decode import filter_top_k
+
+    case, inputs = Case(), decoding_inputs(rng)
+    case.program("d", "decoding", part=0, **inputs)
+
+    def check(out):
+        logits = torch.from_numpy(inputs["logits"])
+        for k, got in zip(inputs["ks"], out["d"]["top_k"]):
+            want = filter_top_k(logits, k).numpy()
+            expect(np.array_equal(array(got, f"top {k}", want.shape), want),
+                   f"filter_top_k(logits, {k}) differs")
+        expect(np.array_equal(array(out["d"]["top_k_none"], "top None", logits.shape),
+                              logits.numpy()), "filter_top_k(logits, None) changed the logits")
+    case.check = check
+    return case
+
+
+def frequencies_match(ids: np.ndarray, probs: np.ndarray, label: str) -> None:
+    ids = array(ids, label).astype(np.int64).ravel()
+    expect(ids.min() >= 0 and ids.max() < len(probs), f"{label}: ids outside the vocabulary")
+    freq = np.bincount(ids, minlength=len(probs)) / len(ids)
+    tolerance = 5 * np.sqrt(0.25 / len(ids))  # five standard deviations at worst
+    expect(np.all(np.abs(freq - probs) < tolerance),
+           f"{label}: frequencies {np.round(freq, 3)} where {np.round(probs, 3)} were expected")
+
+
+def softmax(z: np.ndarray) -> np.ndarray:
+    e = np.exp(z - z.max())
+    return e / e.sum()
+
+
+def sampling_case(rng, top_k: bool) -> Case:
+    """Sampling from a constant row of logits (4,000 draws, two steps each) at several
+    temperatures, or with top-k; without top-k also a chain whose every step has one likely
+    successor, so each step must feed back the token just drawn."""
+    case, inputs = Case(), decoding_inputs(rng)
+    V = len(inputs["row"])
+    temperatures = [1.0] if top_k else list(rng.permutation([0.5, 1.0, 2.0]))
+    tops = [int(rng.integers(2, 4))] if top_k else [-1] * 3
+    successor = rng.permutation(V)
+    chain = np.full((V, V), -40.0, dtype=np.float32)
+    chain[np.arange(V), successor] = 0.0
+    case.program("d", "decoding", part=2 if top_k else 1, draws=4000,
+                 temperatures=np.array(temperatures), tops=np.array(tops), chain=chain,
+                 chain_length=8, **inputs)
+
+    def check(out):
+        for (t, k), ids in zip(zip(temperatures, tops), out["d"]["samples"]):
+            z = inputs["row"].astype(np.float64) / t
+            if k > 0:
+                kept = np.argsort(-z)[:k]
+                z = np.where(np.isin(np.arange(V), kept), z, -np.inf)
+            frequencies_match(ids, softmax(z), f"temperature {t:g}, top_k {k if k > 0 else None}")
+        if not top_k:
+            ids = array(out["d"]["chain"], "the chain's ids", (3, 8)).astype(np.int64)
+            want = [int(successor[0])]
+            for _ in range(7):
+                want.append(int(successor[want[-1]]))
+            expect(all(list(row) == want for row in ids.tolist()),
+                   "each sampled token must be fed back as the next step's input")
+    case.check = check
+    return case
+
+
+def table_step(table):
+    """A decoding step whose logits depend on the last token only: table[tokens]."""
+    def step(tokens, state):
+        return table[tokens], state
+    return step
+
+
+def beam_table(rng, V: int = 4, length: int = 3):
+    """Log-probabilities (V, V) of a next-token table on which greedy decoding misses the most
+    likely sequence of `length` tokens."""
+    import torch
+
+    from minirnn.torch.decode import beam_search
+
+    start = torch.zeros(1, dtype=torch.long)
+    while True:
+        table = torch.log_softmax(torch.from_numpy(rng.normal(size=(V, V)) * 2.0), -1).float()
+        step = table_step(table)
+        if beam_search(step, start, None, length, 1)[0] != beam_search(
+                step, start, None, length, V)[0]:
+            return table.numpy(), step
+
+
+def beam_case(rng) -> Case:
+    import torch
+
+    from minirnn.torch.decode import beam_search
+
+    case = Case()
+    table, step = beam_table(rng)
+    beams = np.array([[1, 3, -1], [2, 3, -1], [4, 3, -1], [3, 5, 0]])
+    case.program("d", "decoding", part=3, table=table, beams=beams, **decoding_inputs(rng))
+
+    def check(out):
+        got = out["d"]["beams"]
+        expect(isinstance(got, list) and len(got) == len(beams), "beam_search returned nothing")
+        for (width, length, eos), result in zip(beams, got):
+            ids, log_prob = beam_search(step, torch.zeros(1, dtype=torch.long), None,
+                                        int(length), int(width),
+                                        eos=int(eos) if eos >= 0 else None)
+            label = f"beam width {width}, length {length}" + (f", eos {eos}" if eos >= 0 else "")
+            got_ids = [int(i) for i in array(result["ids"], label)]
+            expect(got_ids == [int(i) for i in ids], f"{label}: ids {got_ids}, expected {ids}")
+            expect(abs(float(result["log_prob"]) - log_prob) < 1e-4,
+                   f"{label}: log-probability {float(result['log_prob']):.5f}, expected "
+                   f"{log_prob:.5f}")
+    case.check = check
+    return case
+
+
+A4_CASES: dict[str, Callable[[np.random.Generator], Case]] = {
+    "test_tbptt_batches_continue_their_streams": tbptt_case,
+    "test_filter_top_k": filter_top_k_case,
+    "test_sampling_follows_softmax_over_temperature": lambda rng: sampling_case(rng, False),
+    "test_sampling_with_top_k": lambda rng: sampling_case(rng, True),
+    "test_beam_search_finds_what_greedy_misses": beam_case,
+}
+
+# every assignment is judged here; the graded tests the students receive are for their own checks
+JUDGED = {"a1_rnn": CASES, "a2_gated": A2_CASES, "a3_captioning": A3_CASES,
+          "a4_charlm": A4_CASES}
