@@ -53,7 +53,7 @@ def test_full_marks_convert_to_full_points(name):
     out = gradescope.results_json(fake_result(a), a)
     check_schema(out, a)
     assert out["score"] == a.points and {t["status"] for t in out["tests"]} == {"passed"}
-    assert out["extra_data"]["seed"] == 7 and out["execution_time"] == 1.25
+    assert out["extra_data"]["seed"] == 7 and out["execution_time"] == 1
 
 
 def test_a_failing_test_carries_its_reason():
@@ -102,8 +102,8 @@ def test_the_bundle_is_byte_identical_and_holds_what_gradescope_needs(tmp_path):
     pins = gradescope.pins()
     assert requirements == f"numpy=={pins['numpy']}\nthreadpoolctl=={pins['threadpoolctl']}\n"
     assert "requirements.txt" in setup and "bubblewrap" in setup
-    torch = zipfile.ZipFile(__import__("io").BytesIO(gradescope.bundle(catalog.get("a4_charlm"))))
-    assert f"torch=={pins['torch']}" in torch.read("requirements.txt").decode()
+    a4 = gradescope.requirements(catalog.get("a4_charlm"))
+    assert f"torch=={pins['torch']}\n" in a4 and "numpy==" in a4
     assert subprocess.run(["bash", "-n", "-c", setup]).returncode == 0
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from minirnn.assignments import build, catalog, nbgrader_course
+from minirnn.cli import main
 
 pytest.importorskip("nbgrader")
 # nbgrader 0.9.6 with SQLAlchemy 2 warns while it records a submission; the grades are right
@@ -78,7 +79,8 @@ def _check(result):
 def test_generate_assignment_releases_every_notebook(tmp_path, monkeypatch):
     course = tmp_path / "course"
     for name in NAMES:
-        nbgrader_course.write_source(catalog.get(name), course)
+        assert main(["assignments", "nbgrader", name, str(course)]) == 0
+    assert (course / nbgrader_course.CONFIG).read_text() == nbgrader_course.config_text()
     api = _api(course, monkeypatch)
     for name in NAMES:
         a = catalog.get(name)

@@ -6,8 +6,8 @@
 The zip holds, at its root (Gradescope unpacks it into /autograder/source):
 
 - ``setup.sh``: run once by Gradescope when it builds the image: a virtual environment with the
-  pinned minimum the assignment needs (requirements.txt of the bundle, the course's pins),
-  bubblewrap, and an unprivileged user the grade runs as;
+  pinned minimum the grader needs for the assignment (the bundle's requirements.txt, with the
+  course's pins), bubblewrap, and an unprivileged user the grade runs as;
 - ``run_autograder``: run for every submission: ``python -m minirnn assignments grade
   <submission> --assignment NAME --json ...`` in a child process, then ``results.json`` in
   Gradescope's schema (``results_json``) written to /autograder/results/, whatever happened;
@@ -94,7 +94,7 @@ def results_json(result: dict | None, a: catalog.Assignment, error: str = "",
            "stdout_visibility": "hidden", "visibility": visibility, "tests": tests,
            "extra_data": {"assignment": a.name}}
     if result is not None:
-        out["execution_time"] = round(float(result.get("seconds") or 0.0), 3)
+        out["execution_time"] = round(float(result.get("seconds") or 0.0))  # seconds
         out["extra_data"].update({k: result[k] for k in ("seed", "sandbox", "judged_by")
                                   if k in result})
     return out
@@ -179,9 +179,13 @@ def pins(path: Path = REQUIREMENTS) -> dict[str, str]:
 
 def needed(a: catalog.Assignment) -> list[str]:
     """The Python distributions the grader needs for `a` (not minirnn: it is in the bundle)."""
+    from minirnn.assignments import verdicts
+
     names = ["numpy", "threadpoolctl"]
-    if "torch" in a.packages:  # torch code; its graded tests still run under pytest
-        names += ["torch", "pytest"]
+    if "torch" in a.packages:
+        names.append("torch")
+    if a.name not in getattr(verdicts, "JUDGED", {}):  # its graded tests run under pytest
+        names.append("pytest")
     return names
 
 
