@@ -158,3 +158,14 @@ def test_run_autograder_without_an_assignment_folder_scores_zero(tmp_path, bundl
     check_schema(out, A1)
     assert out["score"] == 0
     assert all("no minirnn/ folder" in t["output"] for t in out["tests"])
+
+
+def test_the_wrapper_needs_no_torch_for_a_numpy_assignment():
+    """A1's bundle installs no torch: the wrapper must not import it."""
+    code = ("import sys; sys.modules['torch'] = None\n"
+            "from minirnn.assignments import catalog, gradescope\n"
+            "a = catalog.get('a1_rnn')\n"
+            "gradescope.bundle(a); gradescope.results_json(None, a, 'x')\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
