@@ -10,6 +10,8 @@
     python -m minirnn assignments grade DIR [--assignment NAME] [--json FILE] [--time-limit S]
                                         [--seed N] [--jobs N] [--sandbox auto|bwrap|none]
     python -m minirnn assignments grade SUBMISSIONS --gradebook OUT --assignment NAME
+    python -m minirnn assignments gradescope NAME OUT [--time-limit S] [--visibility V]
+    python -m minirnn assignments nbgrader NAME COURSE_DIR
 
 Each group of subcommands registers itself in one small function (``add_charlm_commands``);
 another group is one more such function and one more line in ``build_parser``. Errors a user can
@@ -721,6 +723,30 @@ def assignments_grade(args: argparse.Namespace) -> int:
     return 0
 
 
+def assignments_gradescope(args: argparse.Namespace) -> int:
+    from minirnn.assignments import catalog, gradescope
+
+    try:
+        path = gradescope.write_bundle(catalog.get(args.name), args.out, args.time_limit,
+                                       args.visibility)
+    except ValueError as err:
+        raise CLIError(str(err)) from None
+    print(f"{args.name}: {path} (upload it as the assignment's autograder on Gradescope)")
+    return 0
+
+
+def assignments_nbgrader(args: argparse.Namespace) -> int:
+    from minirnn.assignments import catalog, nbgrader_course
+
+    try:
+        folder = nbgrader_course.write_source(catalog.get(args.name), args.course)
+    except ValueError as err:
+        raise CLIError(str(err)) from None
+    print(f"{args.name}: {folder} (then, in {args.course}: nbgrader generate_assignment "
+          f"{args.name})")
+    return 0
+
+
 def add_assignment_commands(groups: argparse._SubParsersAction) -> None:
     group = groups.add_parser("assignments", help="build the student assignments, grade them")
     commands = group.add_subparsers(dest="command", required=True)
@@ -755,6 +781,24 @@ def add_assignment_commands(groups: argparse._SubParsersAction) -> None:
     grade.add_argument("--jobs", type=int, default=2, metavar="N",
                        help="graded tests run at once (default 2)")
     grade.set_defaults(func=assignments_grade)
+
+    scope = commands.add_parser("gradescope", help="write a Gradescope autograder zip")
+    scope.add_argument("name", metavar="NAME", help="the assignment")
+    scope.add_argument("out", metavar="OUT",
+                       help="the zip to write, or a folder for NAME_gradescope.zip")
+    scope.add_argument("--time-limit", type=positive_float, metavar="SECONDS",
+                       help="CPU seconds per graded test (default: the grader's)")
+    scope.add_argument("--visibility", default="visible",
+                       choices=("visible", "hidden", "after_due_date", "after_published"),
+                       help="when students see the test results (default %(default)s)")
+    scope.set_defaults(func=assignments_gradescope)
+
+    course = commands.add_parser("nbgrader", help="write an nbgrader course's source/NAME/")
+    course.add_argument("name", metavar="NAME", help="the assignment")
+    course.add_argument("course", metavar="COURSE_DIR",
+                        help="the nbgrader course directory (nbgrader_config.py is written "
+                             "there if it has none)")
+    course.set_defaults(func=assignments_nbgrader)
 
 
 # -- the parser --------------------------------------------------------------------------------
