@@ -31,6 +31,7 @@ import torch
 
 from minirnn.data import adding_problem, to_torch
 from minirnn.torch import mingru
+from minirnn.torch.adding import solved
 from minirnn.torch.cells import gru_step, lstm_step, rnn_step
 from minirnn.torch.mingru import (
     linear_recurrence_blelloch,
@@ -394,6 +395,8 @@ def check_claims(m: dict) -> None:
           and all(abs(r["eval_mse"] / r["baseline_mse"] - 1) < 0.04 for r in orth),
           "in 300 steps the IRNN learns (below a third of the mean predictor's error) and the "
           "orthogonal RNN stays within 4% of the mean predictor")
+    claim(not any(solved(r["eval_mse"], r["baseline_mse"]) for r in runs),
+          "neither solves the task in 300 steps (the book's standard: a tenth of the mean's)")
     for T, (hs, bl) in m["work"].items():
         claim(tuple(m["counted"][T]) == (hs, bl), f"the counted combinations at T={T}")
         claim(bl <= 4 * T and bl < hs, f"Blelloch's work is O(T) and below Hillis-Steele's "
