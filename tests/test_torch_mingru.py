@@ -29,11 +29,20 @@ def test_combine_is_associative_and_composes_affine_maps():
 def test_all_four_forms_agree_and_zero_h0_is_the_default():
     a, b, h0 = _ab()
     loop = mg.linear_recurrence_sequential(a, b, h0)
-    for form in (mg.linear_recurrence_scan, mg.linear_recurrence_cumprod,
-                 mg.linear_recurrence_logspace):
+    for form in (mg.linear_recurrence_scan, mg.linear_recurrence_blelloch,
+                 mg.linear_recurrence_cumprod, mg.linear_recurrence_logspace):
         assert torch.allclose(form(a, b, h0), loop, atol=1e-12)
     assert torch.allclose(mg.linear_recurrence_scan(a, b), mg.linear_recurrence_sequential(
         a, b, torch.zeros(2, 3, dtype=torch.float64)))
+
+
+@pytest.mark.parametrize("T", [1, 2, 3, 5, 8, 9, 33, 100])
+def test_blelloch_scan_equals_the_loop_with_2_log2_P_levels(T):
+    a, b, h0 = _ab(T=T, seed=T)
+    h, levels = mg.linear_recurrence_blelloch(a, b, h0, return_levels=True)
+    assert torch.allclose(h, mg.linear_recurrence_sequential(a, b, h0), atol=1e-12)
+    assert levels == mg.blelloch_levels(T) == 2 * mg.scan_levels(T)
+    assert torch.equal(a, _ab(T=T, seed=T)[0])  # its inputs are left as they were
 
 
 def test_loop_matches_the_definition_step_by_step():
@@ -46,11 +55,13 @@ def test_loop_matches_the_definition_step_by_step():
 def test_scan_gradients_match_the_loop():
     a, b, h0 = _ab()
     grads = []
-    for form in (mg.linear_recurrence_sequential, mg.linear_recurrence_scan):
+    for form in (mg.linear_recurrence_sequential, mg.linear_recurrence_scan,
+                 mg.linear_recurrence_blelloch):
         x = [t.clone().requires_grad_() for t in (a, b, h0)]
         form(*x).pow(2).sum().backward()
         grads.append([t.grad for t in x])
-    assert all(torch.allclose(u, v) for u, v in zip(*grads, strict=True))
+    for other in grads[1:]:
+        assert all(torch.allclose(u, v) for u, v in zip(grads[0], other, strict=True))
 
 
 def test_mingru_layer_modes_agree_and_coefficients_match():
@@ -95,6 +106,10 @@ def test_argument_errors():
         mg.linear_recurrence_logspace(a, -b, h0)
     with pytest.raises(ValueError, match="T: expected >= 1"):
         mg.scan_levels(0)
+    with pytest.raises(ValueError, match="T: expected >= 1"):
+        mg.blelloch_levels(0)
+    with pytest.raises(ValueError, match=r"a, b: expected equal shapes \(N, T, H\)"):
+        mg.linear_recurrence_blelloch(a, b[:, :-1])
     with pytest.raises(ValueError, match="mode must be"):
         mg.MinGRU(2, 3, mode="parallel")
     with pytest.raises(ValueError, match=r"x: expected shape \(N, T, 2\)"):

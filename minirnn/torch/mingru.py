@@ -9,7 +9,10 @@ sequence h_1..h_T is a *linear recurrence* and can be computed in two ways:
 
 - `linear_recurrence_sequential`: the loop, T dependent steps;
 - `linear_recurrence_scan`: a parallel (Hillis-Steele) scan with the associative operator
-  (a, b) then (a', b') = (a a', a' b + b'), in ceil(log2 T) levels of elementwise work;
+  (a, b) then (a', b') = (a a', a' b + b'), in ceil(log2 T) levels of elementwise work and
+  about T log2 T combinations in all;
+- `linear_recurrence_blelloch`: Blelloch's work-efficient scan, 2 log2 P levels (P = T rounded
+  up to a power of two) and 2 (P - 1) combinations in all, O(T) like the loop;
 - `linear_recurrence_cumprod` and `linear_recurrence_logspace`: closed forms through a cumulative
   product, the first of which overflows and the second of which drifts in float32 (measured in
   chapter 15).
@@ -98,6 +101,51 @@ def linear_recurrence_scan(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | 
         offset *= 2
         levels += 1
     h = a * h0[:, None] + b  # apply each prefix map to h0
+    return (h, levels) if return_levels else h
+
+
+def blelloch_levels(T: int) -> int:
+    """Combine levels of `linear_recurrence_blelloch` for T steps: 2 log2 P, P = T rounded up to
+    a power of two (an up-sweep and a down-sweep, each log2 P levels)."""
+    if T < 1:
+        raise ValueError(f"T: expected >= 1, got {T}")
+    return 2 * (math.ceil(math.log2(T)) if T > 1 else 0)
+
+
+def linear_recurrence_blelloch(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None = None,
+                               return_levels: bool = False):
+    """The same h as `linear_recurrence_sequential`, by Blelloch's work-efficient scan.
+
+    The sequence is padded to P = 2^ceil(log2 T) steps with the identity map (1, 0). The
+    up-sweep combines neighbouring blocks of 1, 2, 4, ... steps (P/2 + P/4 + ... + 1 = P - 1
+    combinations), so the last position of each block holds the block's map; the down-sweep
+    walks back down the same tree (P - 1 combinations again) and leaves at position t the map
+    of steps 0..t-1 (an *exclusive* scan). A last elementwise step applies step t itself.
+    Work 2 (P - 1) combinations, against about T log2 T for `linear_recurrence_scan`.
+
+    Returns h (N, T, H), and the number of combine levels run when ``return_levels`` is True.
+    """
+    h0 = _check_ab(a, b, h0)
+    N, T, H = a.shape
+    P = 2 ** (math.ceil(math.log2(T)) if T > 1 else 0)
+    A = torch.cat([a, a.new_ones(N, P - T, H)], dim=1)  # clones, so a and b stay untouched
+    B = torch.cat([b, b.new_zeros(N, P - T, H)], dim=1)
+    levels, d = 0, 1
+    while d < P:  # up-sweep: block [right - 2d + 1, right] from its halves
+        right = torch.arange(2 * d - 1, P, 2 * d)
+        A[:, right], B[:, right] = combine((A[:, right - d], B[:, right - d]),
+                                           (A[:, right], B[:, right]))
+        d, levels = d * 2, levels + 1
+    A[:, P - 1], B[:, P - 1] = 1.0, 0.0  # the root: nothing comes before the whole sequence
+    d //= 2
+    while d >= 1:  # down-sweep: left gets what precedes the block, right adds the left half
+        right = torch.arange(2 * d - 1, P, 2 * d)
+        left_a, left_b = A[:, right - d].clone(), B[:, right - d].clone()
+        A[:, right - d], B[:, right - d] = A[:, right], B[:, right]
+        A[:, right], B[:, right] = combine((A[:, right], B[:, right]), (left_a, left_b))
+        d, levels = d // 2, levels + 1
+    before = A[:, :T] * h0[:, None] + B[:, :T]  # h_{t-1} from the map of steps 0..t-1
+    h = a * before + b
     return (h, levels) if return_levels else h
 
 
