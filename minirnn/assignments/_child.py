@@ -230,9 +230,77 @@ def decoding(inputs, np):
     return out
 
 
+# -- A5 and A7 (NumPy): calls whose effect is not (only) their return value: clipping in place,
+# an answer per matrix, and scans whose operator the child counts.
+def clipping(inputs, np):
+    """The student's clip_grad_norm (value 0) or clip_grad_value (value 1) on fresh copies of
+    g0..g{count-1}, in a list or a dict; what it returned, and those same arrays afterwards."""
+    from minirnn.numpy import clip
+
+    grads = [inputs[f"g{k}"].copy() for k in range(int(inputs["count"]))]
+    held = list(grads)  # the caller's own references: in place means these change
+    container = {f"p{k}": g for k, g in enumerate(grads)} if int(inputs["as_dict"]) else grads
+    function = clip.clip_grad_value if int(inputs["value"]) else clip.clip_grad_norm
+    return {"returned": function(container, float(inputs["limit"])), "after": held}
+
+
+def vanishing_lags(inputs, np):
+    """predicted_vanishing_lag of each W{k} at thresholds[k]; -1 stands for None."""
+    from minirnn.numpy.dynamics import predicted_vanishing_lag
+
+    lags = []
+    for k, threshold in enumerate(inputs["thresholds"]):
+        lag = predicted_vanishing_lag(inputs[f"W{k}"], float(threshold))
+        lags.append(-1 if lag is None else int(lag))
+    return np.asarray(lags, dtype=np.int64)
+
+
+def scan_structure(inputs, np):
+    """The student's parallel_scan with an operator it cannot know in advance (products of 2x2
+    matrices, entry by entry, m0..m3 their entries), counting every call and its width."""
+    from minirnn.numpy.scan import parallel_scan
+
+    widths = []
+
+    def product(earlier, later):  # "earlier, then later" acts as later @ earlier
+        e11, e12, e21, e22 = earlier
+        l11, l12, l21, l22 = later
+        if len({np.shape(x) for x in (*earlier, *later)}) != 1 or np.ndim(e11) != 3:
+            raise ValueError("combine: expected eight arrays of one shape (N, m, H)")
+        widths.append(int(np.shape(e11)[1]))
+        return (l11 * e11 + l12 * e21, l11 * e12 + l12 * e22,
+                l21 * e11 + l22 * e21, l21 * e12 + l22 * e22)
+
+    prefixes, counts = parallel_scan(tuple(inputs[f"m{k}"].copy() for k in range(4)), product)
+    return {"prefixes": list(prefixes), "counts": dict(counts),
+            "widths": np.asarray(widths, dtype=np.int64)}
+
+
+def recurrence_by_scan(inputs, np):
+    """The student's linear_recurrence_scan, its module's parallel_scan watched: h and how many
+    times the operator was called through it."""
+    from minirnn.numpy import scan
+
+    real, rounds = scan.parallel_scan, []
+
+    def watched(elems, combine):
+        def counted(earlier, later):
+            rounds.append(1)
+            return combine(earlier, later)
+        return real(elems, counted)
+
+    scan.parallel_scan = watched
+    try:
+        h = scan.linear_recurrence_scan(inputs["a"], inputs["b"], inputs["h0"])
+    finally:
+        scan.parallel_scan = real
+    return {"h": h, "rounds": np.asarray(len(rounds), dtype=np.int64)}
+
+
 PROGRAMS = {"tiny_language_model": tiny_language_model, "captioning_outputs": captioning_outputs,
             "captioning_training": captioning_training, "tbptt_batches": tbptt_batches,
-            "decoding": decoding}
+            "decoding": decoding, "clipping": clipping, "vanishing_lags": vanishing_lags,
+            "scan_structure": scan_structure, "recurrence_by_scan": recurrence_by_scan}
 
 
 def run_calls(spec, report):

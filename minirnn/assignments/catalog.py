@@ -171,7 +171,63 @@ A4 = Assignment(
     hours="4-5 hours",
 )
 
-ASSIGNMENTS: dict[str, Assignment] = {a.name: a for a in (A1, A2, A3, A4)}
+A5 = Assignment(
+    name="a5_dynamics",
+    title="A5: gradient dynamics: Jacobians through time, spectra, clipping (NumPy)",
+    packages=("numpy",),
+    modules=("numpy/dynamics.py", "numpy/clip.py"),
+    chapters={
+        "rnn_step_jacobian": 10,
+        "jacobian_product": 10,
+        "spectrum": 10,
+        "jacobian_norms_by_lag": 10,
+        "predicted_vanishing_lag": 10,
+        "clip_grad_norm": 11,
+        "clip_grad_value": 11,
+    },
+    notebook="a5_dynamics.ipynb",
+    graded="test_a5_dynamics.py",
+    questions=(
+        Question("the one-step Jacobian", (("test_rnn_step_jacobian", 10),)),
+        Question("the Jacobian over k steps", (("test_jacobian_product", 10),)),
+        Question("sigma_max and rho of Wh", (("test_spectrum", 10),)),
+        Question("gradient norm against the lag", (("test_jacobian_norms_by_lag", 10),)),
+        Question("written question: the lag where the norm vanishes",
+                 (("test_predicted_vanishing_lag", 5),)),
+        Question("global-norm clipping, in place, as torch does", (("test_clip_grad_norm", 10),)),
+        Question("value clipping, in place", (("test_clip_grad_value", 5),)),
+    ),
+    hours="4-5 hours",
+)
+
+A7 = Assignment(
+    name="a7_scan",
+    title="A7: parallel scans and linear recurrences (NumPy)",
+    packages=("numpy",),
+    modules=("numpy/scan.py",),
+    chapters={
+        "linear_recurrence_loop": 16,
+        "affine_combine": 15,
+        "parallel_scan": 15,
+        "linear_recurrence_scan": 15,
+        "linear_recurrence_log": 15,
+        "mingru_forward": 15,
+    },
+    notebook="a7_scan.ipynb",
+    graded="test_a7_scan.py",
+    questions=(
+        Question("the recurrence by a loop", (("test_linear_recurrence_loop", 5),)),
+        Question("the associative operator", (("test_affine_combine", 5),)),
+        Question("a log-depth scan of any associative operator", (("test_parallel_scan", 20),)),
+        Question("the recurrence by the scan (float64, float32 at T = 4096)",
+                 (("test_linear_recurrence_scan", 10),)),
+        Question("the recurrence in log space", (("test_linear_recurrence_log", 15),)),
+        Question("minGRU on top", (("test_mingru_forward", 10),)),
+    ),
+    hours="4-5 hours",
+)
+
+ASSIGNMENTS: dict[str, Assignment] = {a.name: a for a in (A1, A2, A3, A4, A5, A7)}
 
 
 def get(name: str) -> Assignment:

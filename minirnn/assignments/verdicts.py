@@ -806,5 +806,7 @@ A4_CASES: dict[str, Callable[[np.random.Generator], Case]] = {
 }
 
 # every assignment is judged here; the graded tests the students receive are for their own checks
+from minirnn.assignments import verdicts_a5, verdicts_a7  # noqa: E402 - they import this module
+
 JUDGED = {"a1_rnn": CASES, "a2_gated": A2_CASES, "a3_captioning": A3_CASES,
-          "a4_charlm": A4_CASES}
+          "a4_charlm": A4_CASES, "a5_dynamics": verdicts_a5.CASES, "a7_scan": verdicts_a7.CASES}

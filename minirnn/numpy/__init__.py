@@ -22,6 +22,10 @@ Where things live (each file reads top to bottom):
 - bidirectional.py: bidirectional and stacked layers over any cell (torch weights map in
   through `minirnn.convert.from_torch`).
 - optim.py, clip.py: optimizers and gradient clipping over dicts of arrays.
+- dynamics.py: one-step Jacobians, their products over k steps, the spectrum of Wh, the norm
+  against the lag (chapter 10; assignment A5).
+- scan.py: linear recurrences h_t = a_t * h_{t-1} + b_t by a loop, a Hillis-Steele scan and in
+  log space, and a minGRU layer on top (chapters 15-16; assignment A7).
 - gradcheck.py: numeric gradients, `rel_error`, `check_gradients`.
 - models.py: CharRNN and CaptioningRNN (on the reference cells).
 - checks.py: argument validation with messages that name the argument.
