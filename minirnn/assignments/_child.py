@@ -269,7 +269,9 @@ def _refuse(torch):
 def gru_module(inputs, np):
     """The student's minirnn.torch.rnn.GRU (batch-first, float64) on the grader's input, padded
     or packed (unsorted lengths): its state dict, output (the packed data when packed), h_n,
-    and with `grads` the gradients of sum(output * w_out) + sum(h_n * w_h)."""
+    with `grads` the gradients of sum(output * w_out) + sum(h_n * w_h), and with `step_x`,
+    `step_h` one gru_step on layer 0's weights with its gates (r, z, n), which torch's own GRU
+    kernels do not give."""
     import torch
     from torch.nn.utils.rnn import pack_padded_sequence
 
@@ -290,6 +292,16 @@ def gru_module(inputs, np):
         output = output.data if packed else output
         out = {"state": _state_arrays(model, np), "output": output.detach().numpy().copy(),
                "h_n": h_n.detach().numpy().copy()}
+        if "step_x" in inputs:  # one step of the student's gru_step, with its gates
+            from minirnn.torch.cells import gru_step
+
+            weights = [getattr(model, f"{k}_l0") for k in ("weight_ih", "weight_hh", "bias_ih",
+                                                          "bias_hh")]
+            with torch.no_grad():
+                h_next, gates = gru_step(torch.from_numpy(inputs["step_x"]),
+                                         torch.from_numpy(inputs["step_h"]), *weights,
+                                         return_gates=True)
+            out["step"] = [h_next.numpy().copy(), [g.numpy().copy() for g in gates]]
         if bool(inputs["grads"]):
             loss = ((output * torch.from_numpy(inputs["w_out"])).sum()
                     + (h_n * torch.from_numpy(inputs["w_h"])).sum())

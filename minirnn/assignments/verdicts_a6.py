@@ -190,11 +190,37 @@ def torch_gru(inputs: dict, state: dict):
     return output.detach().numpy(), h_n.detach().numpy(), grads, x.grad.numpy()
 
 
-def gru_case(rng, settings: list[tuple[int, bool, bool]], grads: bool) -> Case:
-    """One program call per (layers, bidirectional, packed) setting."""
+def sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def check_step(got, inputs: dict, state: dict) -> None:
+    """One GRU step with its gates, torch's equations (gate order r, z, n) written out here."""
+    x, h = inputs["step_x"], inputs["step_h"]
+    H = h.shape[1]
+    w_ih, w_hh, b_ih, b_hh = (np.asarray(state[f"{k}_l0"], dtype=np.float64) for k in
+                              ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+    gx, gh = x @ w_ih.T + b_ih, h @ w_hh.T + b_hh
+    r = sigmoid(gx[:, :H] + gh[:, :H])
+    z = sigmoid(gx[:, H:2 * H] + gh[:, H:2 * H])
+    n = np.tanh(gx[:, 2 * H:] + r * gh[:, 2 * H:])
+    expect(isinstance(got, (list, tuple)) and len(got) == 2 and len(got[1]) == 3,
+           "gru_step(..., return_gates=True) must return (h_next, (r, z, n))")
+    for label, mine, want in (("h_next", got[0], (1 - z) * n + z * h), ("r", got[1][0], r),
+                              ("z", got[1][1], z), ("n", got[1][2], n)):
+        expect(relative(array(mine, f"gru_step: {label}", want.shape), want) < 1e-10,
+               f"gru_step: {label} differs from the GRU's equations")
+
+
+def gru_case(rng, settings: list[tuple[int, bool, bool]], grads: bool,
+             step: bool = False) -> Case:
+    """One program call per (layers, bidirectional, packed) setting; with `step`, the first
+    call also runs one gru_step with its gates."""
     case = Case()
     runs = {f"gru{k}": gru_inputs(rng, layers, bi, packed, grads)
             for k, (layers, bi, packed) in enumerate(settings)}
+    if step:
+        runs["gru0"].update(step_x=rng.normal(size=(3, 3)), step_h=rng.normal(size=(3, 5)))
     for name, inputs in runs.items():
         case.program(name, "gru_module", **inputs)
 
@@ -206,6 +232,8 @@ def gru_case(rng, settings: list[tuple[int, bool, bool]], grads: bool) -> Case:
             got = out[name]
             expect(isinstance(got, dict) and "state" in got, f"{label}: no state dict returned")
             output, h_n, want_grads, dx = torch_gru(inputs, got["state"])
+            if "step_x" in inputs:
+                check_step(got.get("step"), inputs, got["state"])
             expect(relative(array(got["output"], f"{label}: output", output.shape), output)
                    < 1e-8, f"{label}: the output differs from torch.nn.GRU's with the same "
                            f"state dict")
@@ -228,7 +256,7 @@ CASES: dict[str, Callable[[np.random.Generator], Case]] = {
     "test_bidirectional_forward": bidirectional_forward_case,
     "test_bidirectional_backward": bidirectional_backward_case,
     "test_gru_module_matches_torch": lambda rng: gru_case(
-        rng, [(1, False, False), (1, True, False)], grads=False),
+        rng, [(1, False, False), (1, True, False)], grads=False, step=True),
     "test_gru_module_packed": lambda rng: gru_case(
         rng, [(1, False, True), (2, True, True)], grads=False),
     "test_gru_module_gradients": lambda rng: gru_case(rng, [(2, True, True)], grads=True),

@@ -18,6 +18,7 @@ from minirnn.numpy.bidirectional import (
     reverse_index,
 )
 from minirnn.numpy.gradcheck import eval_numerical_gradient_array
+from minirnn.torch.cells import gru_step
 from minirnn.torch.rnn import GRU
 
 LENGTHS = np.array([4, 6, 1, 5])  # unsorted, one full, one of a single step
@@ -111,6 +112,21 @@ def test_gru_module_matches_torch():
         mine, theirs = torch_pair(1, bidirectional, 4)
         (out, h_n), (want, want_h) = mine(x), theirs(x)
         assert torch.allclose(out, want, atol=1e-10) and torch.allclose(h_n, want_h, atol=1e-10)
+    # one step with its gates, torch's gate order r, z, n
+    w_ih, w_hh, b_ih, b_hh = (getattr(mine, f"{k}_l0").detach().numpy()
+                              for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+    xs, h = x[:, 0].numpy(), np.random.default_rng(10).normal(size=(4, 5))
+    gx, gh = xs @ w_ih.T + b_ih, h @ w_hh.T + b_hh
+    r = 1 / (1 + np.exp(-(gx[:, :5] + gh[:, :5])))
+    z = 1 / (1 + np.exp(-(gx[:, 5:10] + gh[:, 5:10])))
+    n = np.tanh(gx[:, 10:] + r * gh[:, 10:])
+    with torch.no_grad():
+        h_next, gates = gru_step(x[:, 0], torch.from_numpy(h),
+                                 *(getattr(mine, f"{k}_l0") for k in
+                                   ("weight_ih", "weight_hh", "bias_ih", "bias_hh")),
+                                 return_gates=True)
+    for got, want in zip((h_next, *gates), ((1 - z) * n + z * h, r, z, n)):
+        assert relative(got.numpy(), want) < 1e-10
 
 
 def test_gru_module_packed():
