@@ -129,3 +129,17 @@ def test_teaching_page_matches_the_catalog():
         for q in a.questions:
             assert f"| {q.title} | {q.points} |" in page, q.title
         assert f"| **Total** | **{a.points}** |" in page
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_no_bundle_ships_the_fused_torch_layers(name):
+    """minirnn/torch/fused.py computes the GRU module A6 asks for: it stays out of every bundle,
+    and the bundle's minirnn.torch.rnn still imports without it."""
+    assert (build.PACKAGE_ROOT / "torch" / "fused.py").is_file()  # the check can fail
+    a = catalog.get(name)
+    for solution in (False, True):
+        shipped = build.student_files(a, solution)
+        assert "minirnn/torch/fused.py" not in shipped
+        if "torch" in a.packages:
+            assert "import_module(\"minirnn.torch.fused\")" in \
+                shipped["minirnn/torch/rnn.py"].decode()

@@ -577,3 +577,68 @@ def rnn_step_backward(dnext_h, cache):
     earned, result = points(folder, grader, two, limits=grade.Limits(time=2.0, startup=8.0))
     assert earned == 5  # rnn_step_forward only
     assert result["questions"][1]["tests"]["test_rnn_step_backward"]["status"] == "timeout"
+
+
+# -- A6: a NumPy part and a PyTorch part ----------------------------------------------------------
+A6 = catalog.get("a6_bidirectional")
+BIDIRECTIONAL, CELLS = "minirnn/numpy/bidirectional.py", "minirnn/torch/cells.py"
+SLOW = grade.Limits(time=10.0, startup=30.0)  # the GRU questions import torch
+
+
+@pytest.fixture(scope="module")
+def a6(tmp_path_factory):
+    """(template folder, solution folder) of A6."""
+    out = tmp_path_factory.mktemp("a6")
+    return build.build(A6, out)[0], build.build(A6, out, solution=True)[0]
+
+
+def only(*tests):
+    """A6 with only the questions holding these graded tests."""
+    return catalog.Assignment(**{**A6.__dict__, "questions": tuple(
+        q for q in A6.questions if any(name in tests for name, _ in q.tests))})
+
+
+def test_a6_forged_results_score_nothing_on_either_part(a6, grader, tmp_path):
+    one = only("test_reverse_index", "test_gru_module_matches_torch")
+    forged = hostile(a6[0], tmp_path, "forged", append={BIDIRECTIONAL: FORGE_AT_EXIT,
+                                                         CELLS: FORGE_AT_EXIT})
+    earned, result = points(forged, grader, one, limits=SLOW)
+    assert earned == 0, result["questions"]
+    assert points(a6[1], grader, one, limits=SLOW)[0] == one.points  # the check can pass
+
+
+def test_a6_a_deleted_file_or_a_symbolic_link_earns_nothing(a6, grader, tmp_path):
+    one = only("test_bidirectional_forward", "test_gru_module_packed")
+    deleted = hostile(a6[1], tmp_path, "deleted")
+    (deleted / "minirnn/torch/packing.py").unlink()
+    earned, result = points(deleted, grader, one, limits=SLOW)
+    assert earned == 15 and result["refused"] == {"minirnn/torch/packing.py": "missing"}
+    linked = hostile(a6[0], tmp_path, "linked")
+    (linked / BIDIRECTIONAL).unlink()
+    (linked / BIDIRECTIONAL).symlink_to(build.PACKAGE_ROOT / "numpy" / "bidirectional.py")
+    earned, result = points(linked, grader, one, limits=SLOW)
+    assert earned == 0 and "symbolic link" in result["refused"][BIDIRECTIONAL]
+
+
+def test_a6_numpy_questions_cannot_use_torch_and_the_module_cannot_use_torch_s_gru(
+        a6, grader, tmp_path):
+    """A backward pass by torch's autograd fails the NumPy question (torch does not import
+    there); a gru_step through torch's own GRU cell fails the module's question (refused
+    there, and it gives no gates)."""
+    autograd = ("\n_reference_backward = bidirectional_backward\n\n\n"
+                "def bidirectional_backward(dh, cache):\n"
+                "    import torch  # noqa: F401 - e.g. to differentiate the forward pass\n"
+                "    return _reference_backward(dh, cache)\n")
+    kernel = ("\n_reference_step = gru_step\n\n\n"
+              "def gru_step(x, h, w_ih, w_hh, b_ih, b_hh, return_gates=False):\n"
+              "    h_next = torch.gru_cell(x, h, w_ih, w_hh, b_ih, b_hh)\n"
+              "    if return_gates:\n"
+              "        return _reference_step(x, h, w_ih, w_hh, b_ih, b_hh, True)\n"
+              "    return h_next\n")
+    one = only("test_bidirectional_backward", "test_gru_module_matches_torch")
+    cheat = hostile(a6[1], tmp_path, "cheat", append={BIDIRECTIONAL: autograd, CELLS: kernel})
+    earned, result = points(cheat, grader, one, limits=SLOW)
+    tests = {n: t for q in result["questions"] for n, t in q["tests"].items()}
+    assert earned == 0, tests
+    assert tests["test_bidirectional_backward"]["error"] == "ImportError"
+    assert "cannot be used while grading" in tests["test_gru_module_matches_torch"]["message"]

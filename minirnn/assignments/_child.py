@@ -297,10 +297,96 @@ def recurrence_by_scan(inputs, np):
     return {"h": h, "rounds": np.asarray(len(rounds), dtype=np.int64)}
 
 
+# -- A6 (PyTorch part): the student's GRU module, with torch's own GRU out of reach.
+REFUSED_IN_GRU = ("nn.GRU", "nn.GRUCell", "nn.RNNBase", "nn.modules.rnn.GRU",
+                  "nn.modules.rnn.GRUCell", "nn.modules.rnn.RNNBase", "gru", "gru_cell",
+                  "_VF.gru", "_VF.gru_cell", "_VF._pad_packed_sequence",
+                  "_C._VariableFunctions.gru", "_C._VariableFunctions.gru_cell",
+                  "_C._VariableFunctions._pad_packed_sequence", "ops.aten.gru",
+                  "ops.aten.gru_cell", "nn.utils.rnn.pad_packed_sequence",
+                  "nn.utils.rnn.unpack_sequence", "nn.utils.rnn.unpad_sequence")
+
+
+def _refuse(torch):
+    """Replace torch's own GRU (modules, functions, kernels) and its unpacking helpers by
+    functions that raise, before the student's code is imported: the module must compute.
+    Returns the function that puts them back (for the tests, which call programs in-process)."""
+    saved = []
+    for dotted in REFUSED_IN_GRU:
+        *path, name = dotted.split(".")
+        owner = torch
+        for part in path:
+            owner = getattr(owner, part)
+
+        def refused(*args, _name=f"torch.{dotted}", **kwargs):
+            raise RuntimeError(f"{_name} cannot be used while grading this question")
+        try:
+            old = getattr(owner, name)
+            setattr(owner, name, refused)
+            saved.append((owner, name, old))
+        except (AttributeError, TypeError):  # an attribute of a C type cannot be replaced
+            pass
+
+    def restore():
+        for owner, name, old in reversed(saved):
+            setattr(owner, name, old)
+    return restore
+
+
+def gru_module(inputs, np):
+    """The student's minirnn.torch.rnn.GRU (batch-first, float64) on the grader's input, padded
+    or packed (unsorted lengths): its state dict, output (the packed data when packed), h_n,
+    with `grads` the gradients of sum(output * w_out) + sum(h_n * w_h), and with `step_x`,
+    `step_h` one gru_step on layer 0's weights with its gates (r, z, n), which torch's own GRU
+    kernels do not give."""
+    import torch
+    from torch.nn.utils.rnn import pack_padded_sequence
+
+    torch.set_num_threads(1)
+    x = torch.from_numpy(inputs["x"]).requires_grad_(bool(inputs["grads"]))
+    packed = bool(inputs["packed"])
+    data = (pack_padded_sequence(x, torch.from_numpy(inputs["lengths"]), batch_first=True,
+                                 enforce_sorted=False) if packed else x)
+    restore = _refuse(torch)
+    try:
+        from minirnn.torch.rnn import GRU
+
+        torch.manual_seed(int(inputs["seed"]))
+        model = GRU(x.shape[2], int(inputs["hidden"]), num_layers=int(inputs["layers"]),
+                    batch_first=True, bidirectional=bool(inputs["bidirectional"]),
+                    dtype=torch.float64)
+        output, h_n = model(data, torch.from_numpy(inputs["h0"]))
+        output = output.data if packed else output
+        out = {"state": _state_arrays(model, np), "output": output.detach().numpy().copy(),
+               "h_n": h_n.detach().numpy().copy()}
+        if "step_x" in inputs:  # one step of the student's gru_step, with its gates
+            from minirnn.torch.cells import gru_step
+
+            weights = [getattr(model, f"{k}_l0") for k in ("weight_ih", "weight_hh", "bias_ih",
+                                                          "bias_hh")]
+            with torch.no_grad():
+                h_next, gates = gru_step(torch.from_numpy(inputs["step_x"]),
+                                         torch.from_numpy(inputs["step_h"]), *weights,
+                                         return_gates=True)
+            out["step"] = [h_next.numpy().copy(), [g.numpy().copy() for g in gates]]
+        if bool(inputs["grads"]):
+            loss = ((output * torch.from_numpy(inputs["w_out"])).sum()
+                    + (h_n * torch.from_numpy(inputs["w_h"])).sum())
+            loss.backward()
+            out["grads"] = {k: p.grad.numpy().copy() for k, p in model.named_parameters()}
+            out["dx"] = x.grad.numpy().copy()
+    finally:
+        restore()
+    return out
+
+
 PROGRAMS = {"tiny_language_model": tiny_language_model, "captioning_outputs": captioning_outputs,
             "captioning_training": captioning_training, "tbptt_batches": tbptt_batches,
             "decoding": decoding, "clipping": clipping, "vanishing_lags": vanishing_lags,
             "scan_structure": scan_structure, "recurrence_by_scan": recurrence_by_scan}
+
+
+            "decoding": decoding, "gru_module": gru_module}
 
 
 def run_calls(spec, report):

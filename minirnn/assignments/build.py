@@ -34,10 +34,12 @@ ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip can hold: no build c
 _DEF = re.compile(r"^(\s*)def\s+(\w+)\s*\(")
 _CLASS = re.compile(r"^class\s+(\w+)")
 _BARE_KEYWORD = re.compile(r"(else|try|finally|except|pass|break|continue|return)\s*:?")
-# Package folders, relative to minirnn/, that no bundle ships: the BLAS-tuned layers give the
-# same numbers as the reference sequence functions the student writes (nothing the student's
-# copy imports needs them: minirnn.numpy imports its fast path only when asked for it).
-NOT_SHIPPED = ("numpy/fast",)
+# Package folders and files, relative to minirnn/, that no bundle ships: the BLAS-tuned layers
+# give the same numbers as the reference sequence functions the student writes, and the fused
+# torch layers compute the GRU module of A6 (nothing the student's copy imports needs them:
+# minirnn.numpy imports its fast path only when asked for it, minirnn.torch.rnn falls back on
+# its readable loop without fused.py).
+NOT_SHIPPED = ("numpy/fast", "torch/fused.py")
 
 
 class MarkerError(ValueError):

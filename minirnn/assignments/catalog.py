@@ -12,10 +12,15 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Question:
-    """One graded question: a title and (test function name, points) pairs."""
+    """One graded question: a title and (test function name, points) pairs.
+
+    numpy_only: its tests run where torch cannot be imported, even in an assignment that ships
+    torch (a NumPy backward question must not be answerable by torch's autograd).
+    """
 
     title: str
     tests: tuple[tuple[str, int], ...]
+    numpy_only: bool = False
 
     @property
     def points(self) -> int:
@@ -56,6 +61,16 @@ class Assignment:
     @property
     def tests(self) -> list[str]:
         return [name for q in self.questions for name, _ in q.tests]
+
+    @property
+    def numpy_only(self) -> bool:
+        """Whether the assignment ships NumPy packages only (its children never see torch)."""
+        return set(self.packages) <= {"numpy"}
+
+    def numpy_only_tests(self) -> set[str]:
+        """The graded tests whose child runs where torch cannot be imported."""
+        return {name for q in self.questions if self.numpy_only or q.numpy_only
+                for name, _ in q.tests}
 
 
 A1 = Assignment(
@@ -227,7 +242,40 @@ A7 = Assignment(
     hours="4-5 hours",
 )
 
-ASSIGNMENTS: dict[str, Assignment] = {a.name: a for a in (A1, A2, A3, A4, A5, A7)}
+A6 = Assignment(
+    name="a6_bidirectional",
+    title="A6: bidirectional layers over ragged batches (NumPy) and a drop-in GRU module (PyTorch)",
+    packages=("numpy", "torch"),
+    modules=("numpy/bidirectional.py", "torch/packing.py", "torch/cells.py"),
+    chapters={
+        "reverse_index": 13,
+        "bidirectional_forward": 13,
+        "bidirectional_backward": 13,
+        "packed_to_padded": 13,
+        "padded_to_packed": 13,
+        "reverse_padded": 13,
+        "gru_step": 14,
+    },
+    notebook="a6_bidirectional.ipynb",
+    graded="test_a6_bidirectional.py",
+    questions=(
+        Question("reverse_index: each sequence reversed within its own length",
+                 (("test_reverse_index", 5),), numpy_only=True),
+        Question("bidirectional_forward over a ragged batch",
+                 (("test_bidirectional_forward", 15),), numpy_only=True),
+        Question("bidirectional_backward (gradient check)",
+                 (("test_bidirectional_backward", 20),), numpy_only=True),
+        Question("GRU module: state dict and outputs match torch.nn.GRU",
+                 (("test_gru_module_matches_torch", 10),)),
+        Question("GRU module on a PackedSequence (unsorted, bidirectional, two layers)",
+                 (("test_gru_module_packed", 15),)),
+        Question("GRU module: gradients match torch.nn.GRU's",
+                 (("test_gru_module_gradients", 10),)),
+    ),
+    hours="5-6 hours",
+)
+
+ASSIGNMENTS: dict[str, Assignment] = {a.name: a for a in (A1, A2, A3, A4, A5, A6, A7)}
 
 
 def get(name: str) -> Assignment:

@@ -9,8 +9,9 @@ What the grader trusts, and what it does not:
   file the assignment does not use, a patched ``__init__.py`` or ``gradcheck.py``) costs and
   gains nothing.
 - Each graded test runs in a new ``python -I -S`` with an explicit sys.path: the standard
-  library, a folder of links to the site packages the assignment needs (NumPy only for a NumPy
-  assignment, so torch cannot be imported), then the scratch copy; under rlimits on CPU time,
+  library, a folder of links to the site packages the question needs (NumPy only for a NumPy
+  assignment or a NumPy question of a mixed one, so torch cannot be imported), then the
+  scratch copy; under rlimits on CPU time,
   address space and file size, a wall-time limit that includes the imports, output to files,
   a minimal environment. A hang, crash, ``os._exit`` or memory kill costs that test only.
 - A1 and A2 (see verdicts.py) are judged here: the child only calls the student's functions
@@ -251,7 +252,7 @@ def _site_links(box: Path, numpy_only: bool) -> Path:
     import sysconfig
 
     site = box / "site"
-    site.mkdir()
+    site.mkdir(parents=True)
     folders = {Path(sysconfig.get_paths()[k]) for k in ("purelib", "platlib")}
     for folder in sorted(folders):
         for entry in sorted(folder.iterdir()) if folder.is_dir() else []:
@@ -494,9 +495,9 @@ def run_tests(folder: Path, a: catalog.Assignment, limits: Limits | float = TIME
     cases = verdicts.JUDGED.get(a.name)
     if seed is None:
         seed = submission_seed(grading_secret(), a, taken)
-    numpy_only = set(a.packages) <= {"numpy"}
-    if not numpy_only and limits.memory is not None:
-        limits = Limits(limits.time, limits.startup, None, limits.output)
+    numpy_tests = a.numpy_only_tests()  # children that never see torch
+    torch_limits = limits if limits.memory is None else Limits(
+        limits.time, limits.startup, None, limits.output)  # torch maps more than it uses
     if not _STDLIB:
         _STDLIB.extend(_stdlib_path())
     # Only the main thread touches NumPy, with its BLAS held to one thread: the worker threads
@@ -505,14 +506,16 @@ def run_tests(folder: Path, a: catalog.Assignment, limits: Limits | float = TIME
     with tempfile.TemporaryDirectory(prefix="minirnn-grade-") as tmp, \
             threadpool_limits(limits=1):
         top = Path(tmp).resolve()
-        site = _site_links(top, numpy_only)
+        sites = {numpy_only: _site_links(top / ("numpy" if numpy_only else "all"), numpy_only)
+                 for numpy_only in {name in numpy_tests for name in a.tests}}
         boxes: dict[str, tuple[Path, dict, object]] = {}
         for k, name in enumerate(a.tests):
             box = top / f"{k:02d}"
             work = box / "work"
             work.mkdir(parents=True)
             _write_copy(work, files)  # a fresh copy: one test cannot leave anything to the next
-            spec = {"path": [*_STDLIB, str(site)], "work": str(work),
+            numpy_only = name in numpy_tests
+            spec = {"path": [*_STDLIB, str(sites[numpy_only])], "work": str(work),
                     "block": ["torch"] if numpy_only else []}
             case = None
             if cases is not None:
@@ -527,8 +530,10 @@ def run_tests(folder: Path, a: catalog.Assignment, limits: Limits | float = TIME
 
         def run(name: str) -> tuple[str, dict]:  # no NumPy here: this runs in a worker thread
             box, spec, _ = boxes[name]
-            wrapper = bwrap_command(box, site) if sandbox == "bwrap" else None
-            return name, run_child(box, spec, limits, child_source, wrapper)
+            numpy_only = name in numpy_tests
+            wrapper = bwrap_command(box, sites[numpy_only]) if sandbox == "bwrap" else None
+            return name, run_child(box, spec, limits if numpy_only else torch_limits,
+                                   child_source, wrapper)
 
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
             reports = dict(pool.map(run, a.tests))

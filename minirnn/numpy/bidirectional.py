@@ -1,9 +1,10 @@
 """Bidirectional and stacked (multi-layer) recurrent layers over any of the three cells.
 
-A cell is named by a string: "rnn" (= "rnn_tanh"), "rnn_relu", "lstm" or "gru". Its weights
-are a tuple in the order its sequence function takes them:
+A cell is named by a string: "rnn" (= "rnn_tanh"), "rnn_relu", "lstm", "gru" or "diagonal"
+(diagonal.py's small tanh RNN with a vector recurrent weight). Its weights are a tuple in the
+order its sequence function takes them:
 
-    rnn, lstm: (Wx, Wh, b)          gru: (Wx, Wh, bx, bh)
+    rnn, lstm: (Wx, Wh, b)          gru: (Wx, Wh, bx, bh)          diagonal: (Wx, u, b)
 
 Bidirectional: a second RNN reads each sequence backwards, and the two outputs are
 concatenated along the feature axis, h = [h_forward, h_backward] of shape (N, T, 2H). With
@@ -25,6 +26,7 @@ from functools import partial
 import numpy as np
 
 from minirnn.numpy import checks
+from minirnn.numpy.diagonal import diagonal_backward, diagonal_forward
 from minirnn.numpy.gru import gru_backward, gru_forward
 from minirnn.numpy.lstm import lstm_backward, lstm_forward
 from minirnn.numpy.rnn import rnn_backward, rnn_forward
@@ -35,6 +37,7 @@ CELLS: dict[str, tuple[Callable, Callable]] = {
     "rnn_relu": (partial(rnn_forward, nonlinearity="relu"), rnn_backward),
     "lstm": (lstm_forward, lstm_backward),
     "gru": (gru_forward, gru_backward),
+    "diagonal": (diagonal_forward, diagonal_backward),
 }
 
 Params = tuple[np.ndarray, ...]
@@ -44,7 +47,8 @@ def _cell(cell: str, fast: bool = False) -> tuple[Callable, Callable]:
     """(forward, backward) of the cell: the reference, or minirnn.numpy.fast's with fast=True."""
     if cell not in CELLS:
         raise ValueError(f"cell: expected one of {sorted(CELLS)}, got {cell!r}")
-    if fast:  # imported here: the assignments ship minirnn.numpy without the fast package
+    if fast and cell != "diagonal":  # (the diagonal cell has no tuned version: it is small)
+        # imported here: the assignments ship minirnn.numpy without the fast package
         try:
             from minirnn.numpy.fast import CELLS as FAST_CELLS
         except ModuleNotFoundError as error:
@@ -61,9 +65,11 @@ def reverse_index(lengths: np.ndarray | None, N: int, T: int) -> np.ndarray:
     Row n is [L-1, L-2, ..., 0, L, L+1, ..., T-1] with L = lengths[n]: the real steps are
     reversed and the padding stays at the end. Applying it twice gives the identity.
     """
+    # BEGIN SOLUTION
     t = np.arange(T)[None, :]
     L = np.full((N, 1), T) if lengths is None else lengths[:, None]
     return np.where(t < L, L - 1 - t, t)
+    # END SOLUTION
 
 
 def _take_steps(a: np.ndarray, index: np.ndarray) -> np.ndarray:
@@ -92,6 +98,16 @@ def bidirectional_forward(
 
     Returns (h, cache): h (N, T, 2H), forward outputs in h[..., :H], backward in h[..., H:].
     At step t the backward half has read x[n, t:lengths[n]]; its final state is h[n, 0, H:].
+    Padded steps (t >= lengths[n]) output zeros in both halves.
+
+    The cache is a dict (bidirectional_backward reads these entries; a cache built by hand to
+    this layout works too):
+    - "cell", "fast": the arguments of the same names;
+    - "fwd": the cache of the forward direction's sequence function (run on x);
+    - "bwd": the cache of the backward direction's one, run on each sequence reversed within
+      its own length, x[n, index[n, t]];
+    - "index": (N, T) reverse_index(lengths, N, T);
+    - "H": the hidden size.
     """
     forward, _ = _cell(cell, fast)
     x = checks.Shapes().array("x", x, "N, T, D")
@@ -99,12 +115,14 @@ def bidirectional_forward(
     h0 = checks.Shapes().bind("x", N=N).array("h0", h0, "2, N, H")
     lengths = checks.lengths_array(lengths, N, T)
 
+    # BEGIN SOLUTION
     h_fwd, cache_fwd = forward(x, h0[0], *forward_params, lengths=lengths)
     index = reverse_index(lengths, N, T)
     h_rev, cache_bwd = forward(_take_steps(x, index), h0[1], *backward_params, lengths=lengths)
     h = np.concatenate([h_fwd, _take_steps(h_rev, index)], axis=2)
     return h, dict(cell=cell, fast=fast, fwd=cache_fwd, bwd=cache_bwd, index=index,
                    H=h_fwd.shape[2])
+    # END SOLUTION
 
 
 def bidirectional_backward(
@@ -123,10 +141,12 @@ def bidirectional_backward(
     H, index = cache["H"], cache["index"]
     N, T = index.shape
     checks.Shapes().bind("the forward pass", N=N, T=T, H=H).array("dh", dh, "N, T, 2H")
+    # BEGIN SOLUTION
     dx_f, dh0_f, *dparams_f = backward(dh[..., :H], cache["fwd"])
     dx_rev, dh0_b, *dparams_b = backward(_take_steps(dh[..., H:], index), cache["bwd"])
     dx = dx_f + _take_steps(dx_rev, index)
     return dx, np.stack([dh0_f, dh0_b]), tuple(dparams_f), tuple(dparams_b)
+    # END SOLUTION
 
 
 def multilayer_forward(

@@ -82,12 +82,14 @@ def gru_step(
     x: (N, D), h: (N, H), w_ih: (3H, D), w_hh: (3H, H), b_ih, b_hh: (3H,). Returns h': (N, H);
     with ``return_gates=True``, (h', (r, z, n)) with the gates and the candidate, each (N, H).
     """
+    # BEGIN SOLUTION
     xr, xz, xn = F.linear(x, w_ih, b_ih).chunk(3, dim=1)
     hr, hz, hn = F.linear(h, w_hh, b_hh).chunk(3, dim=1)
     r = torch.sigmoid(xr + hr)  # how much of the old state the candidate may see
     z = torch.sigmoid(xz + hz)  # how much of the old state to keep
     n = torch.tanh(xn + r * hn)  # the candidate state
     h_next = (1 - z) * n + z * h
+    # END SOLUTION
     if return_gates:
         return h_next, (r, z, n)
     return h_next

@@ -64,6 +64,7 @@ def packed_to_padded(packed: PackedSequence) -> tuple[Tensor, Tensor, Tensor]:
     Packed data lists step 0 of every sequence, then step 1 of those still running, ...; that
     is exactly the row-major order of the True entries of the (T, N) step mask.
     """
+    # BEGIN SOLUTION
     batch_sizes = packed.batch_sizes  # (T,) on the CPU
     steps, batch = len(batch_sizes), int(batch_sizes[0])
     data = packed.data
@@ -73,11 +74,14 @@ def packed_to_padded(packed: PackedSequence) -> tuple[Tensor, Tensor, Tensor]:
     x = data.new_zeros(steps, batch, *data.shape[1:])
     x[mask] = data
     return x, lengths, mask
+    # END SOLUTION
 
 
 def padded_to_packed(y: Tensor, mask: Tensor, like: PackedSequence) -> PackedSequence:
     """Inverse of ``packed_to_padded``: keep the steps inside each sequence, in packed order."""
+    # BEGIN SOLUTION
     return PackedSequence(y[mask], like.batch_sizes, like.sorted_indices, like.unsorted_indices)
+    # END SOLUTION
 
 
 def reverse_padded(x: Tensor, lengths: Tensor | None) -> Tensor:
@@ -86,10 +90,11 @@ def reverse_padded(x: Tensor, lengths: Tensor | None) -> Tensor:
     x: (T, N, ...); lengths: (N,) or None (all T). Steps past a sequence's end stay where they
     are, so the reverse direction starts at each sequence's own last step.
     """
-    if lengths is None:
+    # BEGIN SOLUTION
+    if lengths is None:  # nothing is padded: a plain flip
         return x.flip(0)
-    steps = x.shape[0]
-    t = torch.arange(steps).unsqueeze(1)  # (T, 1)
-    index = torch.where(t < lengths, lengths - 1 - t, t).to(x.device)  # (T, N)
+    time = torch.arange(x.shape[0]).unsqueeze(1)  # (T, 1)
+    index = torch.where(time < lengths, lengths - 1 - time, time).to(x.device)  # (T, N)
     index = index.view(*index.shape, *([1] * (x.dim() - 2))).expand_as(x)
     return x.gather(0, index)
+    # END SOLUTION
