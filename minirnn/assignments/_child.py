@@ -383,10 +383,8 @@ def gru_module(inputs, np):
 PROGRAMS = {"tiny_language_model": tiny_language_model, "captioning_outputs": captioning_outputs,
             "captioning_training": captioning_training, "tbptt_batches": tbptt_batches,
             "decoding": decoding, "clipping": clipping, "vanishing_lags": vanishing_lags,
-            "scan_structure": scan_structure, "recurrence_by_scan": recurrence_by_scan}
-
-
-            "decoding": decoding, "gru_module": gru_module}
+            "scan_structure": scan_structure, "recurrence_by_scan": recurrence_by_scan,
+            "gru_module": gru_module}
 
 
 def run_calls(spec, report):
