@@ -29,12 +29,17 @@ def test_cell_metadata_matches_the_solution_markers(name):
     all_cells = cells(name)
     ids = [c["metadata"]["nbgrader"]["grade_id"] for c in all_cells]
     assert len(set(ids)) == len(ids)
-    graded = 0
+    graded = written = 0
     for k, cell in enumerate(all_cells):
         meta = cell["metadata"]["nbgrader"]
         assert meta["schema_version"] == 3
         source = "".join(cell["source"])
-        if "### BEGIN SOLUTION" in source:
+        if "### BEGIN SOLUTION" in source and cell["cell_type"] == "markdown":
+            # a written answer, graded by hand
+            assert meta["solution"] and meta["grade"] and not meta["locked"], meta
+            assert meta["points"] > 0
+            written += 1
+        elif "### BEGIN SOLUTION" in source:
             assert meta["solution"] and not meta["grade"] and not meta["locked"], meta
             assert source.rstrip().endswith("### END SOLUTION")
             check = all_cells[k + 1]["metadata"]["nbgrader"]  # its check follows it
@@ -44,7 +49,8 @@ def test_cell_metadata_matches_the_solution_markers(name):
             assert "SOLUTION" not in source
             assert not meta["solution"] and meta["locked"], meta
             graded += bool(meta["grade"])
-    assert graded == sum("### BEGIN SOLUTION" in "".join(c["source"]) for c in all_cells) >= 1
+    assert graded + written == sum("### BEGIN SOLUTION" in "".join(c["source"])
+                                   for c in all_cells) >= 1
 
 
 def test_the_config_keeps_only_the_students_modules():

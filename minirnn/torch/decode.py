@@ -160,9 +160,9 @@ def decode_one(step: Step, start: torch.Tensor, state, length: int, beam_width: 
 def sequence_log_prob(step: Step, start: torch.Tensor, state, ids: list[int]) -> float:
     """log P(ids | start, state) for one sequence (start of shape (1,))."""
     _check_start(start)
-    total, tokens = 0.0, start
+    log_prob, tokens = 0.0, start
     for i in ids:
         logits, state = step(tokens, state)
-        total += float(F.log_softmax(logits.float(), dim=-1)[0, i])
+        log_prob += float(F.log_softmax(logits.float(), dim=-1)[0, i])
         tokens = torch.tensor([i], device=start.device)
-    return total
+    return log_prob

@@ -90,15 +90,15 @@ def linear_recurrence_scan(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | 
     """
     h0 = _check_ab(a, b, h0)
     T = a.shape[1]
-    levels, offset = 0, 1
-    while offset < T:
-        earlier = (a[:, :-offset], b[:, :-offset])
-        later = (a[:, offset:], b[:, offset:])
+    levels, d = 0, 1
+    while d < T:
+        earlier = (a[:, :-d], b[:, :-d])
+        later = (a[:, d:], b[:, d:])
         a_new, b_new = combine(earlier, later)
-        # positions < offset already hold their full prefix and stay as they are
-        a = torch.cat([a[:, :offset], a_new], dim=1)
-        b = torch.cat([b[:, :offset], b_new], dim=1)
-        offset *= 2
+        # positions < d already hold their full prefix and stay as they are
+        a = torch.cat([a[:, :d], a_new], dim=1)
+        b = torch.cat([b[:, :d], b_new], dim=1)
+        d *= 2
         levels += 1
     h = a * h0[:, None] + b  # apply each prefix map to h0
     return (h, levels) if return_levels else h
