@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 import minirnn.chapters.ch13_bidirectional as bi
@@ -106,3 +107,84 @@ def test_bidirectional_input_gradient_is_the_sum_of_both_directions():
     only_fwd[..., H:] = 0
     dx_fwd, _, _, _ = bidirectional_backward(only_fwd, cache)
     assert rel_error(dx_fwd, numeric) > 1e-2
+
+
+# ------------------------------------------------------------------ check_claims, and its shifts
+
+@pytest.fixture(scope="module")
+def measured():
+    """The chapter's measurements at the notebook's sizes (one seed for mean pooling: its
+    worst seed of three is the notebook's)."""
+    ceiling = bi.unidirectional_ceiling(20, 6)
+    test_ids, test_tags = bi.appears_later_task(1000, 20, 6, seed=7)
+    tagger = {name: bi.tag_accuracy(bi.train_tagger(flag, T=20, V=6, steps=200), test_ids,
+                                    test_tags)
+              for name, flag in (("unidirectional", False), ("bidirectional", True))}
+    ft_ids, ft_labels = bi.first_token_task(1000, 30, 6, seed=7)
+    read_acc = {read: float((bi.train_classifier(read, T=30, steps=150).predict(ft_ids)
+                             == ft_labels).float().mean())
+                for read in ("final_states", "last_output", "mean_pool")}
+    torch.manual_seed(0)
+    layer = mt.GRU(8, 16, batch_first=True, bidirectional=True)
+    lengths = [10, 6, 3]
+    batch = torch.randn(3, 10, 8)
+    for n, length in enumerate(lengths):
+        batch[n, length:] = 0.0
+    with torch.no_grad():
+        alone = [layer(batch[n : n + 1, :k])[0][0] for n, k in enumerate(lengths)]
+        packed, _ = layer(batch, lengths=torch.tensor(lengths))
+        padded, _ = layer(batch)
+    errors = {name: [float((out[n, :k, cols] - alone[n][:, cols]).abs().max())
+                     for n, k in enumerate(lengths)]
+              for name, out, cols in (("packed_err", packed, slice(None)),
+                                      ("padded_err", padded, slice(None)),
+                                      ("fwd_err", padded, slice(0, 16)))}
+    text = load_corpus()
+    train_text, val_text = split_text(text)
+    vocab = CharVocab.from_text(text)
+    train_ids, val_ids = to_torch((vocab.encode(train_text), vocab.encode(val_text)))
+    lm_loss = {name: bi.loss_by_position(bi.train_lm(train_ids, len(vocab), bidirectional=flag,
+                                                     steps=150)[0], val_ids)
+               for name, flag in (("unidirectional", False), ("bidirectional", True))}
+    shifted = bi.train_lm(train_ids, len(vocab), bidirectional=True, steps=150, shift=2)[0]
+    return {"ceiling": ceiling, "tagger": tagger, "read_acc": read_acc, **errors,
+            "lm_loss": lm_loss, "shift2_loss": bi.loss_by_position(shifted, val_ids, shift=2)}
+
+
+def test_chapter_claims_hold(measured):
+    bi.check_claims(measured)
+
+
+def _with(measured, key, value):
+    return {**measured, key: value}
+
+
+@pytest.mark.parametrize("change, claim", [
+    # the prose: "the ceiling (0.818 here)"; the tagger "reaches it"; "about 100%"
+    (lambda m: _with(m, "ceiling", 0.8185 + 0.0006), "0.818"),
+    (lambda m: _with(m, "tagger", {**m["tagger"],
+                                   "unidirectional": m["tagger"]["unidirectional"] - 0.03}),
+     "reaches the ceiling"),
+    (lambda m: _with(m, "tagger", {**m["tagger"], "bidirectional": np.full(20, 0.96)}),
+     "about 100%"),
+    (lambda m: _with(m, "read_acc", {**m["read_acc"], "last_output": 0.85}), "far worse"),
+    (lambda m: _with(m, "read_acc", {**m["read_acc"], "mean_pool": 0.79}), "mean pooling"),
+    (lambda m: _with(m, "padded_err", [0.0, 0.04, 0.3]), "shorter sequences are wrong"),
+    (lambda m: _with(m, "fwd_err", [0.0, 0.002, 0.0]), "only in the backward half"),
+    (lambda m: _with(m, "lm_loss", {**m["lm_loss"], "bidirectional": np.r_[
+        m["lm_loss"]["bidirectional"][:-1], 0.5]}), "no better than honest"),
+    (lambda m: _with(m, "shift2_loss", np.r_[m["shift2_loss"][:-2], 0.1, 3.0]),
+     "all but the last two"),
+])
+def test_claims_check_fails_when_a_result_moves_past_the_prose(measured, change, claim):
+    with pytest.raises(AssertionError, match=claim):
+        bi.check_claims(change(measured))
+
+
+def test_mean_pool_classifier_and_shifted_windows_check_their_input():
+    model = bi.MeanPoolClassifier(0, 8, 6, cell="rnn", vocab_size=6, embed_size=4,
+                                  bidirectional=True)
+    with pytest.raises(ValueError, match="lengths"):
+        model(torch.zeros(2, 5, dtype=torch.long), lengths=torch.tensor([5, 3]))
+    with pytest.raises(ValueError, match="shift"):
+        bi.train_lm(torch.arange(100) % 7, 7, bidirectional=True, steps=1, shift=0)

@@ -28,6 +28,15 @@ selection is made on an untrained network as the baseline.
 - `select_and_test`: pick the cell with the largest |correlation| on the selection half, report
   its correlation (sign chosen on the selection half) on the test half.
 
+The step backward: `step_backward_errors` compares a hand-derived LSTM step backward with the
+package's `minirnn.numpy.lstm_step_backward` and with central differences.
+
+Initialisation: `torch_default_forget_bias` draws fresh `torch.nn.LSTM`s and returns the total
+forget-gate bias (bias_ih + bias_hh) they start with.
+
+Claims: `check_claims` asserts the direction (and the printed rounding) of every claim the
+chapter makes about its measurements.
+
 Both kinds of layer are accepted where a layer is read: torch.nn's and minirnn.torch's (they
 share parameter names).
 """
@@ -39,7 +48,8 @@ import torch
 from torch import nn
 
 from minirnn.data import adding_problem, to_torch
-from minirnn.torch.adding import AddingRegressor
+from minirnn.numpy import check_gradients, lstm_step_backward, lstm_step_forward, rel_error
+from minirnn.torch.adding import AddingRegressor, solved
 from minirnn.torch.cells import lstm_step, rnn_step
 from minirnn.torch.models import CharLM
 from minirnn.torch.train import FreshBatches, Trainer, random_windows
@@ -121,18 +131,21 @@ def rnn_jacobian_norms(rnn: nn.Module, x: torch.Tensor) -> np.ndarray:
 
 def train_adding(cell: str, T: int, steps: int = 1000, hidden_size: int = 32,
                  batch_size: int = 32, lr: float = 1e-2, seed: int = 0,
-                 eval_size: int = 1000, clip_norm: float = 1.0) -> dict:
+                 eval_size: int = 1000, clip_norm: float = 1.0, init: str = "default",
+                 forget_bias: float = 1.0) -> dict:
     """Adam on the adding problem of length T, fresh batches each step, norm clipping. The model
-    is an `AddingRegressor` of ``cell`` ("rnn" or "lstm"; the LSTM's forget bias starts at 1).
+    is an `AddingRegressor` of ``cell`` ("rnn" or "lstm"; the LSTM's forget bias starts at
+    ``forget_bias``; ``init="orthogonal"`` gives the RNN an orthogonal W_hh).
 
     Returns {"loss": (steps,) training MSE, "eval_mse": held-out MSE after training,
-    "baseline_mse": predict-the-mean MSE on the same held-out set, "solved": eval_mse <
-    baseline / 10, "model": the trained AddingRegressor}.
+    "baseline_mse": predict-the-mean MSE on the same held-out set, "solved": the course's
+    standard `minirnn.torch.adding.solved` (eval_mse < baseline / 10), "model": the trained
+    AddingRegressor}.
     """
     if cell not in CELLS:
         raise ValueError(f"cell: expected one of {CELLS}, got {cell!r}")
-    model = AddingRegressor(cell, hidden_size, forget_bias=1.0 if cell == "lstm" else None,
-                            seed=seed)
+    model = AddingRegressor(cell, hidden_size, init=init,
+                            forget_bias=forget_bias if cell == "lstm" else None, seed=seed)
     x_all, y_all = to_torch(adding_problem(steps * batch_size, T, seed=seed))
     x_eval, y_eval = to_torch(adding_problem(eval_size, T, seed=10_000 + seed))
 
@@ -147,7 +160,7 @@ def train_adding(cell: str, T: int, steps: int = 1000, hidden_size: int = 32,
     eval_mse = model.error(x_eval, y_eval)
     baseline = float(torch.mean((y_eval - y_eval.mean()) ** 2))
     return {"loss": losses, "eval_mse": eval_mse, "baseline_mse": baseline,
-            "solved": eval_mse < baseline / 10, "model": model}
+            "solved": solved(eval_mse, baseline), "model": model}
 
 
 # ------------------------------------------------------------------------ interpretable cells
@@ -249,3 +262,112 @@ def select_and_test(acts: np.ndarray, label: np.ndarray) -> dict[str, float]:
     sign = np.sign(select[unit])
     test = _correlations(acts[half:, [unit]], label[half:])[0]
     return {"unit": unit, "select_corr": float(abs(select[unit])), "test_corr": float(sign * test)}
+
+
+# ------------------------------------------------------------------------ the step backward
+
+
+def step_backward_errors(backward, N: int = 3, D: int = 4, H: int = 5, seed: int = 0
+                         ) -> dict[str, float]:
+    """Check a step backward ``backward(dnext_h, dnext_c, cache) -> (dx, dprev_h, dprev_c, dWx,
+    dWh, db)`` on one float64 case (cache from `lstm_step_forward`).
+
+    Returns {"vs_package": the largest relative error against `lstm_step_backward` over the six
+    gradients, "numeric": the largest relative error against central differences (over x,
+    prev_h, prev_c, Wx, Wh, b)}.
+    """
+    rng = np.random.default_rng(seed)
+    inputs = {"x": rng.normal(size=(N, D)), "prev_h": rng.normal(size=(N, H)),
+              "prev_c": rng.normal(size=(N, H)), "Wx": 0.5 * rng.normal(size=(D, 4 * H)),
+              "Wh": 0.5 * rng.normal(size=(H, 4 * H)), "b": rng.normal(size=4 * H)}
+    *_, cache = lstm_step_forward(**inputs)
+    dnext_h, dnext_c = rng.normal(size=(N, H)), rng.normal(size=(N, H))
+    ours = backward(dnext_h, dnext_c, cache)
+    theirs = lstm_step_backward(dnext_h, dnext_c, cache)
+    numeric = check_gradients(lstm_step_forward, backward, inputs, seed=seed)
+    return {"vs_package": max(rel_error(a, b) for a, b in zip(ours, theirs, strict=True)),
+            "numeric": max(numeric.values())}
+
+
+# ------------------------------------------------------------------------ initialisation
+
+
+def torch_default_forget_bias(hidden_size: int = 32, layers: int = 100, seed: int = 0
+                              ) -> np.ndarray:
+    """(layers, hidden_size): the total forget-gate bias bias_ih + bias_hh (rows [H:2H]) of
+    ``layers`` fresh ``torch.nn.LSTM(8, hidden_size)``s drawn after ``torch.manual_seed(seed)``.
+    Each of the two biases is uniform on (-1/sqrt(H), 1/sqrt(H)), so the sum has mean 0 and
+    standard deviation sqrt(2 / (3 H))."""
+    torch.manual_seed(seed)
+    H = hidden_size
+    out = []
+    for _ in range(layers):
+        lstm = nn.LSTM(8, H)
+        out.append((lstm.bias_ih_l0 + lstm.bias_hh_l0)[H:2 * H].detach().numpy())
+    return np.array(out)
+
+
+# ------------------------------------------------------------------------ claims
+
+
+def check_claims(m: dict) -> None:
+    """Assert the chapter's claims on its measurements ``m`` (keys as the notebook names them);
+    raises AssertionError naming the claim that fails.
+
+    Keys: "total" and "path", {forget bias (0, 1, 3): (K,) total Jacobian norm and cell-path
+    norm at lags 1..K (K >= 40)}, "cell" the same for the cell block, "vanilla" (K,);
+    "default_bias" (layers, H) from `torch_default_forget_bias`; "trained" and "fresh" (the
+    `state_jacobian_norms` of the trained and a fresh LSTM on one adding sequence);
+    "adding" the runs of ``lstm_adding/results.json``; "backward" from `step_backward_errors`.
+    """
+    def claim(ok: bool, text: str) -> None:
+        if not ok:
+            raise AssertionError(f"chapter 12 claim fails: {text}")
+
+    total, path, cell = m["total"], m["path"], m["cell"]
+    t40 = {b: float(total[b][39]) for b in (0.0, 1.0, 3.0)}
+    claim(m["backward"]["vs_package"] < 1e-10,
+          "the derived step backward equals the package's")
+    claim(m["backward"]["numeric"] < 1e-7, "the derived step backward passes the gradient check")
+    claim(float(m["vanilla"][39]) < t40[0.0] < t40[1.0] < t40[3.0],
+          "the forget bias orders how far gradients reach, all above the vanilla RNN")
+    orders = [round(float(np.log10(v))) for v in (m["vanilla"][39], t40[0.0], t40[1.0])]
+    claim(orders == [-10, -8, -3],
+          "about 1e-10 (vanilla), 1e-8 (bias 0) and 1e-3 (bias 1) at k = 40")
+    claim(round(t40[3.0], 1) == 5.4 and t40[3.0] > float(total[3.0][0]),
+          "at forget bias 3 the total rises to 5.4 at k = 40")
+    claim(round(float(path[3.0][39]), 2) == 0.23, "while the cell path falls to 0.23")
+    claim(all(float(total[b][39]) < 1e-2 * float(total[b][0]) for b in (0.0, 1.0)),
+          "at forget biases 0 and 1 the total falls by orders of magnitude")
+    claim(all(np.all(cell[b][9:] > path[b][9:]) for b in (0.0, 1.0, 3.0)),
+          "the cell block exceeds the cell path at every lag from 10")
+    bias = m["default_bias"]
+    H = bias.shape[1]
+    claim(abs(float(bias.mean())) < 0.01, "torch's default forget bias is about 0 on average")
+    claim(abs(float(bias.std()) / np.sqrt(2 / (3 * H)) - 1) < 0.05,
+          "with the spread of a sum of two uniforms, sqrt(2/(3H))")
+    trained, fresh = m["trained"], m["fresh"]
+    claim(trained["total"][39] > 100 * fresh["total"][39],
+          "training grew the 40-step Jacobian by orders of magnitude")
+    claim(trained["forget_product"][39] > 0.3 > 1e-3 > fresh["forget_product"][39],
+          "a trained cell keeps its forget-gate product near 1 over 40 steps")
+    claim(np.sum(trained["f"].min(axis=0) > 0.9) >= 1 > np.sum(fresh["f"].min(axis=0) > 0.9),
+          "at least one trained cell has f > 0.9 at every step")
+    claim(float(trained["f"].mean()) < float(fresh["f"].mean()),
+          "on average the trained forget gates went down")
+    runs = m["adding"]
+
+    def solved_count(name: str, T: int) -> tuple[int, int]:
+        rows = [r for r in runs if r.get("name", r["cell"]) == name and r["T"] == T]
+        return sum(r["solved"] for r in rows), len(rows)
+
+    for name, T, want in (("rnn", 10, "all"), ("lstm", 10, "all"), ("lstm", 50, "all"),
+                          ("rnn", 50, "none"), ("rnn64", 50, "none"), ("rnn_orth", 50, "none"),
+                          ("lstm", 100, "none")):
+        k, n = solved_count(name, T)
+        claim(n >= 3 and k == (n if want == "all" else 0),
+              f"{name} at T = {T} solves {want} of its {n} seeds")
+    for name, T in (("rnn", 50), ("rnn64", 50), ("rnn_orth", 50), ("lstm", 100)):
+        claim(all(r["eval_mse"] > 0.9 * r["baseline_mse"] for r in runs
+                  if r.get("name", r["cell"]) == name and r["T"] == T),
+              f"{name} at T = {T} stays at the predict-the-mean error")

@@ -91,12 +91,26 @@ class LastOutputClassifier(SequenceClassifier):
         return self.head(out[:, -1])
 
 
+class MeanPoolClassifier(SequenceClassifier):
+    """A bidirectional `SequenceClassifier` that classifies from the mean of ``output`` over
+    time (both halves). Every forward half has read the first token; of the backward halves only
+    the one at step 1 has."""
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        if lengths is not None:
+            raise ValueError("lengths: MeanPoolClassifier averages every step; pass no lengths")
+        out, _ = self.encoder(x)
+        return self.head(out.mean(dim=1))
+
+
 def train_classifier(read: str, T: int = 30, V: int = 6, hidden_size: int = 32,
                      steps: int = 200, batch: int = 64, lr: float = 1e-2, seed: int = 0,
                      cell: str = "rnn") -> SequenceClassifier:
     """Train a bidirectional classifier on `first_token_task`; ``read`` is "final_states" (the
-    course's `SequenceClassifier`) or "last_output" (`LastOutputClassifier`)."""
-    kinds = {"final_states": SequenceClassifier, "last_output": LastOutputClassifier}
+    course's `SequenceClassifier`), "last_output" (`LastOutputClassifier`) or "mean_pool"
+    (`MeanPoolClassifier`)."""
+    kinds = {"final_states": SequenceClassifier, "last_output": LastOutputClassifier,
+             "mean_pool": MeanPoolClassifier}
     if read not in kinds:
         raise ValueError(f"read must be one of {tuple(kinds)}, got {read!r}")
     torch.manual_seed(seed)
@@ -134,25 +148,78 @@ class BidirectionalLM(nn.Module):
                                            targets.reshape(-1))
 
 
+def _shifted_windows(data: torch.Tensor, n: int, T: int, g: torch.Generator, shift: int
+                     ) -> tuple[torch.Tensor, torch.Tensor]:
+    """n random windows x (n, T) of data and targets y (n, T) = the characters ``shift`` ahead."""
+    if shift == 1:
+        return random_windows(data, n, T, g)
+    if shift < 1:
+        raise ValueError(f"shift: expected at least 1, got {shift}")
+    starts = torch.randint(len(data) - T - shift + 1, (n,), generator=g)
+    rows = starts[:, None] + torch.arange(T)
+    return data[rows], data[rows + shift]
+
+
 def train_lm(data: torch.Tensor, vocab_size: int, bidirectional: bool, T: int = 32,
-             steps: int = 300, batch: int = 32, lr: float = 5e-3, seed: int = 0
-             ) -> tuple[BidirectionalLM, list[float]]:
-    """Train on random windows of ``data`` (1-D ids) to predict the next character; returns the
-    model and the training loss (nats per character) at every step."""
+             steps: int = 300, batch: int = 32, lr: float = 5e-3, seed: int = 0,
+             shift: int = 1) -> tuple[BidirectionalLM, list[float]]:
+    """Train on random windows of ``data`` (1-D ids) to predict the character ``shift`` ahead
+    (1: the next one); returns the model and the training loss (nats per character) at every
+    step."""
     torch.manual_seed(seed)
     g = torch.Generator().manual_seed(seed)
     model = BidirectionalLM(vocab_size, bidirectional=bidirectional)
-    windows = FreshBatches(lambda step: random_windows(data, batch, T, g))
+    windows = FreshBatches(lambda step: _shifted_windows(data, batch, T, g, shift))
     losses = Trainer(model, windows, optimizer="adam", lr=lr, progress=False).fit(steps)["loss"]
     return model, losses
 
 
 @torch.no_grad()
 def loss_by_position(model: BidirectionalLM, data: torch.Tensor, T: int = 32, n: int = 256,
-                     seed: int = 1) -> np.ndarray:
-    """Mean next-character loss (nats) at each position of ``n`` random windows, shape (T,)."""
+                     seed: int = 1, shift: int = 1) -> np.ndarray:
+    """Mean loss (nats) of predicting the character ``shift`` ahead at each position of ``n``
+    random windows, shape (T,)."""
     g = torch.Generator().manual_seed(seed)
-    x, y = random_windows(data, n, T, g)
+    x, y = _shifted_windows(data, n, T, g, shift)
     logits = model(x)
     loss = nn.functional.cross_entropy(logits.transpose(1, 2), y, reduction="none")
     return loss.mean(dim=0).numpy()
+
+
+# --------------------------------------------------------------------------- claims
+
+
+def check_claims(m: dict) -> None:
+    """Assert the chapter's claims on its measurements ``m`` (keys as the notebook names them);
+    raises AssertionError naming the claim that fails.
+
+    Keys: "ceiling" (`unidirectional_ceiling`), "tagger" {"unidirectional" | "bidirectional":
+    (T,) accuracy by position}, "read_acc" {"final_states" | "last_output" | "mean_pool" (the
+    lowest over seeds): accuracy}, "packed_err" and "padded_err" (lists per sequence, longest
+    first), "fwd_err", "lm_loss" {"unidirectional" | "bidirectional": (T,) loss by position},
+    "shift2_loss" (T,).
+    """
+    def claim(ok: bool, text: str) -> None:
+        if not ok:
+            raise AssertionError(f"chapter 13 claim fails: {text}")
+
+    claim(round(m["ceiling"], 3) == 0.818, "the left-to-right ceiling is 0.818")
+    uni, bidi = m["tagger"]["unidirectional"].mean(), m["tagger"]["bidirectional"].mean()
+    claim(abs(uni - m["ceiling"]) < 0.02, "the left-to-right tagger reaches the ceiling")
+    claim(bidi >= 0.97, "the bidirectional tagger gets to about 100%")
+    acc = m["read_acc"]
+    claim(acc["final_states"] >= 0.95, "reading both final states solves first_token_task")
+    claim(acc["last_output"] <= acc["final_states"] - 0.2,
+          "a classifier reading output[:, -1] trains far worse")
+    claim(acc["mean_pool"] >= 0.8 and acc["mean_pool"] > acc["last_output"] + 0.2,
+          "mean pooling (its worst seed) learns first_token_task, far above output[:, -1]")
+    claim(max(m["packed_err"]) < 1e-3, "with lengths a ragged batch equals each sequence alone")
+    claim(m["padded_err"][0] < 1e-3 and min(m["padded_err"][1:]) > 0.05,
+          "without lengths the shorter sequences are wrong")
+    claim(max(m["fwd_err"]) < 1e-3, "only in the backward half")
+    lm_uni, lm_bi = m["lm_loss"]["unidirectional"], m["lm_loss"]["bidirectional"]
+    claim(lm_bi[:-1].mean() < 0.3 * lm_uni[:-1].mean(), "the bidirectional LM reads the answer")
+    claim(lm_bi[-1] > lm_uni[:-1].mean(), "at the last position it is no better than honest")
+    s2 = m["shift2_loss"]
+    claim(s2[:-2].mean() < 0.3 * min(s2[-2], s2[-1]),
+          "shifted by two, all but the last two positions see their target")

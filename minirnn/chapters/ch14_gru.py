@@ -7,7 +7,12 @@
 - `reset_jacobian`: d(candidate pre-activation)/d(reset gate), diagonal for torch, full for Cho.
 - `param_count`, `matmul_macs_per_step`: exact sizes and multiply-adds of RNN, GRU and LSTM.
 - `train_charlm_bits`: train a `CharLM` of a given cell (the library's `Trainer` on
-  `random_windows`) and return its held-out bits per char.
+  `random_windows`) and return its held-out bits per char; ``eval_at`` also scores it at earlier
+  steps of the same run.
+- `matched_hidden_size`: the GRU width whose `CharLM` has the LSTM `CharLM`'s parameter count.
+- `solved_by_length`: which adding runs of the long-range benchmark are solved, by the course's
+  one standard.
+- `check_claims`: the chapter's claims on its measurements, raising when one fails.
 
 Shapes follow the notation page: x (N, D), h (N, H), Wx (D, 3H), Wh (H, 3H), bx and bh (3H,),
 gate blocks in the order r, z, n.
@@ -17,9 +22,11 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 from torch import nn
 
+from minirnn.torch.adding import solved
 from minirnn.torch.cells import gru_step
 from minirnn.torch.models import CharLM
 from minirnn.torch.train import FreshBatches, Trainer, random_windows
@@ -121,22 +128,108 @@ def matmul_macs_per_step(cell: str, D: int, H: int, N: int = 1) -> int:
 
 def train_charlm_bits(cell: str, train_ids: torch.Tensor, val_ids: torch.Tensor,
                       vocab_size: int, hidden_size: int = 128, steps: int = 300, T: int = 64,
-                      batch: int = 32, lr: float = 6e-3, seed: int = 0,
-                      n_val: int = 128) -> tuple[float, list[float]]:
+                      batch: int = 32, lr: float = 6e-3, seed: int = 0, n_val: int = 128,
+                      eval_at: tuple[int, ...] = ()) -> tuple[float, list[float]] | tuple[
+                          float, list[float], dict[int, float]]:
     """Train a one-layer `CharLM` (``cell`` "lstm" or "gru") with Adam and gradient-norm clipping
     at 1 on random windows of ``train_ids`` (1-D ids); return its mean loss on ``n_val`` random
-    windows of ``val_ids`` in bits per character, and the training loss per step (nats)."""
+    windows of ``val_ids`` in bits per character, and the training loss per step (nats).
+
+    With ``eval_at`` (steps below ``steps``) a third item is returned: {step: held-out bits per
+    character after that many steps of the same run} (the last entry is ``steps``)."""
     if train_ids.dim() != 1 or val_ids.dim() != 1:
         raise ValueError(f"train_ids, val_ids: expected 1-D ids, got {tuple(train_ids.shape)}, "
                          f"{tuple(val_ids.shape)}")
+    if any(not 0 < k < steps for k in eval_at):
+        raise ValueError(f"eval_at: expected steps between 1 and {steps - 1}, got {eval_at}")
     torch.manual_seed(seed)
     g = torch.Generator().manual_seed(seed)
     model = CharLM(vocab_size, embed_size=32, hidden_size=hidden_size, cell=cell)
     data = FreshBatches(lambda step: random_windows(train_ids, batch, T, g))
-    curve = Trainer(model, data, optimizer="adam", lr=lr, clip_norm=1.0, progress=False
-                    ).fit(steps)["loss"]
-    model.eval()
-    with torch.no_grad():
-        x, y = random_windows(val_ids, n_val, T, torch.Generator().manual_seed(seed + 12345))
-        val, _ = model.loss(x, y)
-    return float(val) / math.log(2), curve
+    trainer = Trainer(model, data, optimizer="adam", lr=lr, clip_norm=1.0, progress=False)
+    x, y = random_windows(val_ids, n_val, T, torch.Generator().manual_seed(seed + 12345))
+
+    def held_out() -> float:
+        model.eval()
+        with torch.no_grad():
+            val, _ = model.loss(x, y)
+        model.train()
+        return float(val) / math.log(2)
+
+    scores = {}
+    for stage_end in (*sorted(eval_at), steps):
+        trainer.fit(stage_end - trainer.step_count)
+        scores[stage_end] = held_out()
+    curve = list(trainer.history["loss"])
+    if eval_at:
+        return scores[steps], curve, scores
+    return scores[steps], curve
+
+
+def matched_hidden_size(vocab_size: int, lstm_hidden: int, embed_size: int = 32) -> int:
+    """The GRU width H whose `CharLM` has the parameter count closest to the LSTM `CharLM` of
+    ``lstm_hidden`` units (same embeddings and head)."""
+    def count(cell: str, H: int) -> int:
+        return param_count(CharLM(vocab_size, embed_size=embed_size, hidden_size=H, cell=cell))
+
+    target = count("lstm", lstm_hidden)
+    return min(range(lstm_hidden, 2 * lstm_hidden), key=lambda H: abs(count("gru", H) - target))
+
+
+# ------------------------------------------------------------------------ claims
+
+
+def solved_by_length(runs: list[dict], cell: str) -> dict[int, list[bool]]:
+    """{T: [solved, per seed ascending]} for one cell's adding runs of the long-range benchmark,
+    by the course's standard (`minirnn.torch.adding.solved` on each run's held-out error and
+    predict-the-mean baseline)."""
+    out: dict[int, list[tuple[int, bool]]] = {}
+    for r in runs:
+        if r["task"] == "adding" and r["cell"] == cell:
+            out.setdefault(r["T"], []).append((r["seed"], solved(r["error"], r["baseline"])))
+    return {T: [s for _, s in sorted(pairs)] for T, pairs in sorted(out.items())}
+
+
+def check_claims(m: dict) -> None:
+    """Assert the chapter's claims on its measurements ``m``; raises AssertionError naming the
+    claim that fails.
+
+    Keys: "numpy_err" (max |numpy - torch| of the GRU), "flip_err", "offdiag" {"torch", "cho"},
+    "param_ratio" (GRU / LSTM parameters, several sizes), "charlm" {"lstm" | "gru": {steps:
+    [held-out bits per seed]}} (equal parameter counts, seeds paired by position), "adding"
+    {"lstm" | "gru": `solved_by_length`}, "lstm_bias1_T100" [(held-out MSE, baseline) per seed]
+    of chapter 12's bias-1 LSTM.
+    """
+    def claim(ok: bool, text: str) -> None:
+        if not ok:
+            raise AssertionError(f"chapter 14 claim fails: {text}")
+
+    claim(m["numpy_err"] < 1e-12, "the NumPy GRU matches torch.nn.GRU to 1e-12")
+    claim(m["flip_err"] < 1e-14, "the flipped convention converts exactly")
+    claim(m["offdiag"]["torch"] == 0.0 and m["offdiag"]["cho"] > 0.5,
+          "torch's reset Jacobian is diagonal, Cho's is full")
+    claim(all(r == 0.75 for r in m["param_ratio"]), "a GRU has 3/4 of an LSTM's parameters")
+    bits = m["charlm"]
+    claim(all(len(bits[c][k]) >= 3 for c in ("lstm", "gru") for k in bits["lstm"]),
+          "the character models ran 3 seeds")
+    for steps in bits["lstm"]:
+        gaps = np.array(bits["lstm"][steps]) - np.array(bits["gru"][steps])
+        claim(bool(np.all(gaps > 0)), f"after {steps} steps the GRU is ahead in every seed")
+    last = max(bits["lstm"])
+    gaps = np.array(bits["lstm"][last]) - np.array(bits["gru"][last])
+    spread = max(np.ptp(bits[c][last]) for c in ("lstm", "gru"))
+    claim(round(float(gaps.min()), 2) == 0.18 and round(float(gaps.max()), 2) == 0.34,
+          f"after {last} steps the GRU is ahead by 0.18 to 0.34 bits")
+    claim(gaps.min() > spread and round(float(spread), 2) == 0.11,
+          "by more than the spread between seeds of either cell (0.11 bits)")
+    lstm, gru = m["adding"]["lstm"], m["adding"]["gru"]
+    claim(all(all(v) for v in gru.values()) and max(gru) == 200,
+          "the GRU solves the adding problem at every length up to 200 in every seed")
+    claim(all(all(v) for T, v in lstm.items() if T <= 30)
+          and not any(any(v) for T, v in lstm.items() if T >= 100),
+          "the LSTM solves T <= 30 and no seed from 100")
+    claim(all(sum(gru[T]) >= sum(lstm[T]) for T in lstm),
+          "the GRU solves every length the LSTM solves")
+    bias1 = m["lstm_bias1_T100"]
+    claim(len(bias1) >= 3 and all(not solved(e, b) and e > 0.9 * b for e, b in bias1),
+          "chapter 12's bias-1 LSTM stays at the predict-the-mean error at T = 100")

@@ -7,7 +7,8 @@ is the sum of the two marked values, and predicting the mean of y scores an MSE 
     AddingRegressor(cell)   x (N, T, 2) -> layer -> h_T (N, H) -> readout -> prediction (N,)
 
 The layer is minirnn's RNN/LSTM/GRU (``backend="minirnn"``), torch.nn's (``backend="torch"``,
-faster on a CPU for long sweeps), or a ``MinGRU``. ``set_forget_bias`` and ``init`` give the
+faster on a CPU for long sweeps), a ``MinGRU``, or a ``MinGRUStack`` (three residual minGRU blocks
+with MLPs, as Feng et al. stack them). ``set_forget_bias`` and ``init`` give the
 chapters' initialisations.
 """
 
@@ -17,10 +18,10 @@ import torch
 from torch import nn
 
 from minirnn.torch import rnn as minirnn_layers
-from minirnn.torch.mingru import MinGRU
+from minirnn.torch.mingru import MinGRU, MinGRUStack
 from minirnn.torch.models import recurrent_layer
 
-CELLS = ("rnn", "lstm", "gru", "mingru")
+CELLS = ("rnn", "lstm", "gru", "mingru", "mingru_stack")
 INITS = ("default", "orthogonal")
 
 # The course's one standard for "solved" on the adding problem, in every chapter that says it:
@@ -56,8 +57,8 @@ def set_forget_bias(lstm: nn.Module, value: float) -> None:
 
 class AddingRegressor(nn.Module):
     """x (N, T, 2) -> prediction (N,): one batch-first recurrent layer of ``cell`` ("rnn" (tanh),
-    "lstm", "gru" or "mingru") with ``hidden_size`` units, then a linear readout of the last
-    state.
+    "lstm", "gru", "mingru" or "mingru_stack") with ``hidden_size`` units, then a linear readout
+    of the last state.
 
     Initialisation: torch.nn's default (drawn after ``torch.manual_seed(seed)`` when ``seed`` is
     given); ``init="orthogonal"`` makes W_hh orthogonal (gain 1, every singular value 1; rnn
@@ -81,6 +82,8 @@ class AddingRegressor(nn.Module):
         self.cell = cell
         if cell == "mingru":
             self.layer = MinGRU(2, hidden_size)
+        elif cell == "mingru_stack":
+            self.layer = MinGRUStack(2, hidden_size, num_layers=3)
         else:
             self.layer = recurrent_layer(cell, 2, hidden_size, backend=backend)
         if init == "orthogonal":

@@ -214,3 +214,40 @@ class MinGRU(nn.Module):
         run = linear_recurrence_scan if self.mode == "scan" else linear_recurrence_sequential
         out = run(a, b, h0)
         return out, out[:, -1][None]
+
+
+class MinGRUStack(nn.Module):
+    """minGRU layers stacked as Feng et al. (2024) stack them: an input projection to H, then
+    ``num_layers`` residual blocks, each a minGRU and a position-wise MLP (H -> 2H -> H, GELU),
+    each behind a LayerNorm and added back to its input:
+
+        u = x W_in + b_in;   for each block: u = u + minGRU(LN(u)),  u = u + MLP(LN(u))
+
+    x (N, T, D) -> (out (N, T, H), h_n (1, N, H)) like a batch-first torch.nn layer; ``h_n`` is
+    the last position of ``out``. The MLPs between the linear recurrences are what make the stack
+    nonlinear in the past: one minGRU layer alone is linear in h.
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 3) -> None:
+        super().__init__()
+        if num_layers < 1:
+            raise ValueError(f"num_layers: expected at least 1, got {num_layers}")
+        self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
+        self.project = nn.Linear(input_size, hidden_size)
+        self.recurrences = nn.ModuleList(MinGRU(hidden_size, hidden_size)
+                                         for _ in range(num_layers))
+        self.mlps = nn.ModuleList(nn.Sequential(nn.Linear(hidden_size, 2 * hidden_size),
+                                                nn.GELU(),
+                                                nn.Linear(2 * hidden_size, hidden_size))
+                                  for _ in range(num_layers))
+        self.norms = nn.ModuleList(nn.LayerNorm(hidden_size) for _ in range(2 * num_layers))
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if x.dim() != 3 or x.shape[-1] != self.input_size:
+            raise ValueError(f"x: expected shape (N, T, {self.input_size}), got "
+                             f"{tuple(x.shape)}")
+        u = self.project(x)
+        for k, (recurrence, mlp) in enumerate(zip(self.recurrences, self.mlps, strict=True)):
+            u = u + recurrence(self.norms[2 * k](u))[0]
+            u = u + mlp(self.norms[2 * k + 1](u))
+        return u, u[:, -1][None]
