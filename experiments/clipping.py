@@ -51,7 +51,8 @@ def _summary(r: dict) -> dict:
             "last100": _r(float(np.mean(r["loss"][finite][-100:]))),
             "raw_median": _r(float(np.median(r["grad_norm"][finite]))),
             "raw_max": _r(float(np.max(r["grad_norm"][finite]))),
-            "clipped_median": _r(float(np.median(clipped))), "clipped_max": _r(float(clipped.max()))}
+            "clipped_median": _r(float(np.median(clipped))),
+            "clipped_max": _r(float(clipped.max()))}
 
 
 def main() -> None:

@@ -243,3 +243,7 @@ def check_claims(m: dict) -> None:
           "every character RNN, trained or not, has a top Lyapunov exponent below -0.1 per step")
     claim(all(r["rho"] > 1.2 and r["median_deriv"] < 0.1 for r in trained),
           "every trained character RNN has rho > 1.2 and a median tanh' below 0.1")
+    for seed in {r["seed"] for r in runs}:
+        lams = [r["lambda"] for r in sorted(runs, key=lambda r: r["steps"]) if r["seed"] == seed]
+        claim(all(a < b for a, b in zip(lams, lams[1:])),
+              f"seed {seed}: training raises the top Lyapunov exponent (the vanishing slows)")

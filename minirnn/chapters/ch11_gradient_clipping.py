@@ -107,6 +107,23 @@ def cosine(a: list[torch.Tensor], b: list[torch.Tensor]) -> float:
     return float(va @ vb / (va.norm() * vb.norm()))
 
 
+def adam_direction(grads: list[torch.Tensor], m: list[torch.Tensor], v: list[torch.Tensor],
+                   t: int, betas: tuple[float, float] = ADAM_BETAS, eps: float = ADAM_EPS
+                   ) -> list[torch.Tensor]:
+    """One step of Adam's rule without the learning rate: update the running averages m and v
+    (float64 tensors shaped like grads, in place) with the gradients of step t (1-based) and
+    return m_hat / (sqrt(v_hat) + eps), which torch.optim.Adam multiplies by -lr. Float64, so
+    that the square of a spike of 1e19 does not overflow."""
+    b1, b2 = betas
+    out = []
+    for g, mi, vi in zip(grads, m, v):
+        mi.mul_(b1).add_((1 - b1) * g.double())
+        vi.mul_(b2).add_((1 - b2) * g.double() ** 2)
+        m_hat, v_hat = mi / (1 - b1 ** t), vi / (1 - b2 ** t)
+        out.append(m_hat / (v_hat.sqrt() + eps))
+    return out
+
+
 def adding_problem_window(n: int, T: int, window: tuple[int, int], seed: int = 0
                           ) -> tuple[np.ndarray, np.ndarray]:
     """The adding problem with both marked steps drawn (distinct, uniformly) from positions
@@ -167,7 +184,6 @@ def train_adding(rule: str, T: int = 20, hidden_size: int = 32, lr: float = 0.2,
     clipped_hist, adam_hist = np.full(steps, np.nan), np.full(steps, np.nan)
     cos_hist = {r: np.full(steps, np.nan) for r in RULES[1:]}
     params = list(model.parameters())
-    b1, b2 = ADAM_BETAS
     m = [torch.zeros_like(p, dtype=torch.float64) for p in params]  # the shadow Adam's moments
     v = [torch.zeros_like(p, dtype=torch.float64) for p in params]
     # A loop of its own, not Trainer: it keeps the raw gradient of every step, scores every
@@ -187,14 +203,8 @@ def train_adding(rule: str, T: int = 20, hidden_size: int = 32, lr: float = 0.2,
             break
         for r in cos_hist if cosines else ():
             cos_hist[r][step] = cosine(clip(raw, r, threshold), raw)
-        if shadow_adam:  # Adam's update rule, in float64 so that a spike of 1e19 squares fine
-            largest = 0.0
-            for g, mi, vi in zip(raw, m, v):
-                mi.mul_(b1).add_((1 - b1) * g.double())
-                vi.mul_(b2).add_((1 - b2) * g.double() ** 2)
-                m_hat, v_hat = mi / (1 - b1 ** (step + 1)), vi / (1 - b2 ** (step + 1))
-                largest = max(largest, float((m_hat / (v_hat.sqrt() + ADAM_EPS)).abs().max()))
-            adam_hist[step] = largest
+        if shadow_adam:
+            adam_hist[step] = max(float(d.abs().max()) for d in adam_direction(raw, m, v, step + 1))
         clipped = clip(raw, rule, threshold)
         clipped_hist[step] = float(torch.sqrt(sum((g.double() ** 2).sum() for g in clipped)))
         with torch.no_grad():
@@ -237,17 +247,6 @@ def lag_shares(model: AddingRegressor, x: torch.Tensor, y: torch.Tensor) -> dict
     by_lag = lag_decomposition(rnn_states(cache), Wh, dh)["by_lag"]
     dWh = by_lag.sum(axis=0)
     return {"share": np.linalg.norm(by_lag, axis=(1, 2)) / np.linalg.norm(dWh), "dWh": dWh}
-
-
-def input_gradient_norms(model: AddingRegressor, x: torch.Tensor, y: torch.Tensor) -> np.ndarray:
-    """||dL/dx_t|| for every step t of the MSE loss on (x (N, T, 2), y (N,)): how much gradient
-    reaches each input step. Returns (T,), the Frobenius norm over the batch and features."""
-    if y.shape != x.shape[:1]:
-        raise ValueError(f"y: expected shape ({x.shape[0]},), got {tuple(y.shape)}")
-    x = x.clone().requires_grad_(True)
-    loss = torch.mean((model(x) - y) ** 2)
-    (dx,) = torch.autograd.grad(loss, x)
-    return dx.double().norm(dim=(0, 2)).numpy()
 
 
 def cliff_loss(w: np.ndarray, b: np.ndarray, T: int = 50, x0: float = 0.5,
