@@ -149,9 +149,10 @@ def train_adding(rule: str, T: int = 20, hidden_size: int = 32, lr: float = 0.2,
                  steps: int = 1600, threshold: float = 1.0, batch_size: int = 32,
                  seed: int = 0, eval_size: int = 1000, optimizer: str = "sgd",
                  window: tuple[int, int] | None = None, cosines: bool = True,
-                 shadow_adam: bool = False) -> dict[str, np.ndarray]:
-    """Train an `AddingRegressor` ("rnn", W_hh orthogonal) with plain SGD (or Adam) on the
-    adding problem, clipping by `rule` at `threshold`.
+                 shadow_adam: bool = False, init: str = "orthogonal") -> dict[str, np.ndarray]:
+    """Train an `AddingRegressor` ("rnn", W_hh orthogonal, or torch's default with
+    init="default") with plain SGD (or Adam) on the adding problem, clipping by `rule` at
+    `threshold`.
 
     optimizer: "sgd" (plain: p -= lr * clipped gradient) or "adam" (torch.optim.Adam at lr,
     fed the clipped gradient). window: None for `adding_problem` (one marker in each half),
@@ -172,7 +173,7 @@ def train_adding(rule: str, T: int = 20, hidden_size: int = 32, lr: float = 0.2,
         raise ValueError(f"rule: expected one of {RULES}, got {rule!r}")
     if optimizer not in ("sgd", "adam"):
         raise ValueError(f"optimizer: expected 'sgd' or 'adam', got {optimizer!r}")
-    model = AddingRegressor("rnn", hidden_size, init="orthogonal", seed=seed)
+    model = AddingRegressor("rnn", hidden_size, init=init, seed=seed)
     adam = torch.optim.Adam(model.parameters(), lr=lr) if optimizer == "adam" else None
     if window is None:
         x_all, y_all = to_torch(adding_problem(steps * batch_size, T, seed=seed))
@@ -272,7 +273,8 @@ def by_config(runs: list[dict]) -> dict[str, list[dict]]:
     return out
 
 
-def check_claims(runs: list[dict], spikes: list[dict], lags: list[dict]) -> None:
+def check_claims(runs: list[dict], spikes: list[dict], lags: list[dict],
+                 lags_default: list[dict]) -> None:
     """Assert the chapter's claims on the grid of `experiments/clipping.py` (or a smaller one of
     the same form); raises AssertionError naming the claim that fails.
 
@@ -280,7 +282,8 @@ def check_claims(runs: list[dict], spikes: list[dict], lags: list[dict]) -> None
     "clipped_max"} for the configs "none", "norm 1", "value 1/sqrt(P)", "value 1",
     "norm sqrt(P)"; spikes: {"sgd_max_step", "adam_max_step", "within_bound"} per seed of the
     unclipped run; lags: {"task": "short" or "long", "last100", "baseline_mse",
-    "share_lag_50_up"} per seed.
+    "share_lag_50_up"} per seed (orthogonal start); lags_default: the same for the long-lag
+    task from torch's default W_hh.
     """
     def claim(ok: bool, text: str) -> None:
         if not ok:
@@ -319,5 +322,9 @@ def check_claims(runs: list[dict], spikes: list[dict], lags: list[dict]) -> None
           "norm-clipped SGD learns the short-lag task (last 100 steps below 0.6 of the mean)")
     claim(all(r["last100"] > 0.9 * r["baseline_mse"] for r in long),
           "norm-clipped SGD stays at the mean predictor on the long-lag task")
-    claim(all(r["share_lag_50_up"] < 0.01 for r in long),
-          "on the long-lag task, lags 50 and up make less than 1% of dL/dW_h")
+    claim(all(r["share_lag_50_up"] > 0.05 for r in long),
+          "from the orthogonal start the long lags are not small (over 5% of dL/dW_h)")
+    claim(len(lags_default) >= 3 and all(r["last100"] > 0.9 * r["baseline_mse"]
+                                         and r["share_lag_50_up"] < 1e-6 for r in lags_default),
+          "from torch's default start the long lags carry under 1e-6 of dL/dW_h and the "
+          "long-lag task stays at the mean predictor")
