@@ -307,7 +307,7 @@ def check_claims(runs: list[dict], spikes: list[dict], lags: list[dict],
               "in every seed")
     claim(all(r["clipped_median"] > 4 and r["clipped_max"] > 20 for r in g["value 1"]),
           "value clipping at 1 steps with gradients of median length above 4 and max above 20")
-    claim(all(r["clipped_max"] <= 1 + 1e-9 for r in g["norm 1"] + g["value 1/sqrt(P)"]),
+    claim(all(r["clipped_max"] <= 1 + 1e-6 for r in g["norm 1"] + g["value 1/sqrt(P)"]),
           "norm clipping at 1 and value clipping at 1/sqrt(P) never step longer than 1")
     claim(all(min(rel[name]) > 0.1 for name in ("norm 1", "value 1/sqrt(P)")),
           "none of these runs solves the task by the course's standard (a tenth of the mean)")
