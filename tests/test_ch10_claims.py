@@ -1,12 +1,17 @@
-"""Chapter 10's claims, each asserted in its direction on a small fixed seed."""
+"""Chapter 10's claims, each asserted in its direction on a small fixed seed, and through
+`check_claims` with shift tests that move each key quantity past the prose's rounding."""
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
+import pytest
 from threadpoolctl import threadpool_limits
 
 from minirnn.chapters import ch10_vanishing_exploding as gradients
 from minirnn.numpy import rnn_backward, rnn_forward
+from minirnn.results import load_json
 
 
 def test_backprop_sends_back_the_product_of_one_step_jacobians():
@@ -102,6 +107,10 @@ def test_trained_char_rnn_has_rho_above_one_saturated_units_and_vanishing_jacobi
     s = gradients.spectrum(p["Wh"])
     assert s["sigma_max"] > 2 and s["rho"] > 1.2
     assert np.median(run["deriv"]) < 0.1 and run["norms"][59] < 1e-6
+    long_ids = vocab.encode(text[150_000:151_000])
+    emb, _ = word_embedding_forward(long_ids[None], p["W_embed"])
+    lam = gradients.top_lyapunov(p["Wh"], emb[0] @ p["Wx"] + p["b"])
+    assert -0.6 < lam[-1] < -0.1  # the page: about -0.40 per step over 3,000 characters
 
 
 def test_exercise_relu_crossing_is_just_above_one_and_independent_of_input_scale():
@@ -120,3 +129,78 @@ def test_exercise_relu_crossing_is_just_above_one_and_independent_of_input_scale
         assert relu_norm(1.0 * Q, drive) < 1e-3 and relu_norm(1.2 * Q, drive) > 1
     d1 = np.random.default_rng(1000).normal(0, 1.0, (60, 64))
     assert np.isclose(relu_norm(1.4 * Q, d1), relu_norm(1.4 * Q, 0.1 * d1), rtol=1e-9)
+
+
+# ------------------------------------------------------------------ check_claims and its shifts
+
+@pytest.fixture(scope="module")
+def measurements():
+    """The chapter's measurements, as the notebook computes them (the crossing on a coarser grid
+    of sigmas, and the Lyapunov exponents of three seeds from experiments/vanishing.py)."""
+    threadpool_limits(1)
+    rng = np.random.default_rng(1)
+    W = rng.normal(size=(64, 64))
+    W *= 0.9 / np.linalg.norm(W, 2)
+    run = gradients.jacobian_norms(W, rng.normal(0, 2.0, (60, 64)))
+    ks = np.array([10, 100, 1000])
+    example = gradients.tanh_can_grow_example()
+    W_default = gradients.torch_default_whh(64, seed=0)
+    linear = gradients.jacobian_norms(W_default, np.random.default_rng(0).normal(0, 1, (60, 64)),
+                                      "linear")["norms"]
+    sigmas = np.round(np.arange(0.9, 2.45, 0.1), 2)
+    crossing = {std: gradients.crossing_sigma(sigmas, gradients.sigma_sweep(
+        list(sigmas), H=64, T=60, input_std=std)[:, -1]) for std in (1.0, 0.1)}
+    return {
+        "bound": {"norms": run["norms"], "chain": np.cumprod(run["step_norms"]), "sigma": 0.9},
+        "jordan": {"k": ks, "norms": gradients.power_norms(np.array([[0.9, 2.0], [0.0, 0.9]]),
+                                                           ks)},
+        "grow": {nl: gradients.jacobian_norms(example["Wh"], example["drive"], nl)["norms"][1]
+                 for nl in ("tanh", "linear")},
+        "default": {"rate": (linear[59] / linear[29]) ** (1 / 30),
+                    "rho": gradients.spectrum(W_default)["rho"]},
+        "crossing": crossing,
+        "lyapunov": load_json("vanishing", "results.json")["runs"],
+    }
+
+
+def test_check_claims_holds(measurements):
+    gradients.check_claims(measurements)
+
+
+def _moved(m, path, value):
+    moved = copy.deepcopy(m)
+    target = moved
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value(target[path[-1]])
+    return moved
+
+
+@pytest.mark.parametrize("path, value, claim", [
+    # ||W^100|| = 222 rho^100 in the prose: 1% more rounds to 224
+    (("jordan", "norms"), lambda n: n * 1.01, "222 rho"),
+    # a constant times rho^k would make ||W^k|| / (k rho^k) fall like 1/k
+    (("jordan", "norms"), lambda n: n * np.array([1.0, 1.0, 0.1]), "grows like k rho"),
+    # the counterexample: the tanh product at 0.98 instead of 1 would not be the prose's "1"
+    (("grow", "tanh"), lambda x: 0.98, "larger than the linear"),
+    (("crossing", 1.0), lambda x: 1.96, "near 1.8"),
+    (("lyapunov", 4, "lambda"), lambda x: -0.09, "below -0.1"),
+    (("lyapunov", 2, "lambda"), lambda x: -0.5, "raises the top Lyapunov"),
+    (("bound", "norms"), lambda n: n * 1.01, "sigma_max\\^k"),  # at k = 1 the two are equal
+])
+def test_check_claims_fails_when_a_quantity_moves_past_the_prose(measurements, path, value,
+                                                                 claim):
+    with pytest.raises(AssertionError, match=claim):
+        gradients.check_claims(_moved(measurements, path, value))
+
+
+def test_top_lyapunov_of_the_trained_model_settles_below_zero():
+    """Seed 0's model of section 10.5 is covered by the shipped grid; here the estimator itself:
+    for a constant orthogonal sigma Q (linear) it is log sigma at every k, and on a driven tanh
+    RNN it agrees with log ||dh_k/dh_0|| / k while that does not underflow."""
+    Q = gradients.orthogonal(16, 0)
+    drive = np.random.default_rng(0).normal(0, 1, (200, 16))
+    assert np.allclose(gradients.top_lyapunov(0.8 * Q, drive, "linear"), np.log(0.8))
+    short = gradients.jacobian_norms(1.3 * Q, drive[:50])["norms"]
+    est = gradients.top_lyapunov(1.3 * Q, drive[:50])
+    assert np.allclose(est, np.log(short) / np.arange(1, 51), rtol=1e-9)

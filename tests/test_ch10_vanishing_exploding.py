@@ -72,3 +72,22 @@ def test_crossing_sigma_interpolates_in_log_space():
 def test_torch_default_whh_is_within_torchs_uniform_range():
     W = gradients.torch_default_whh(16, seed=0)
     assert W.shape == (16, 16) and np.abs(W).max() <= 1 / 4
+
+
+def test_tanh_can_grow_example_is_what_its_docstring_says():
+    e = gradients.tanh_can_grow_example()
+    WT = e["Wh"].T
+    assert np.allclose(WT @ WT, 0) and np.allclose(WT, [[1, -1], [1, -1]])
+    run = gradients.jacobian_norms(e["Wh"], e["drive"])
+    assert np.allclose(run["deriv"], [[1.0, 0.5], [1.0, 1.0]])
+    assert np.isclose(run["norms"][1], np.linalg.norm(WT @ np.diag([1, 0.5]) @ WT, 2))
+
+
+def test_top_lyapunov_errors_name_the_argument():
+    W = gradients.orthogonal(4, 0)
+    with pytest.raises(ValueError, match=r"drive: expected shape \(T, 4\)"):
+        gradients.top_lyapunov(W, np.ones((5, 3)))
+    with pytest.raises(ValueError, match="nonlinearity"):
+        gradients.top_lyapunov(W, np.ones((5, 4)), "relu")
+    with pytest.raises(ValueError, match=r"h0: expected shape \(4,\)"):
+        gradients.top_lyapunov(W, np.ones((5, 4)), h0=np.zeros(2))

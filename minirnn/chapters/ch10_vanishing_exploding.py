@@ -16,7 +16,13 @@ and dh_t/dh_{t-k} is the product of k of them. Everything below measures that pr
 - `sigma_sweep`: `jacobian_norms` at lag T for W = sigma * Q over sigmas and input scales;
 - `crossing_sigma`: where that lag-T norm crosses 1 (log-linear interpolation);
 - `torch_default_whh`: the recurrent matrix torch.nn.RNN draws by default (uniform in
-  [-1/sqrt(H), 1/sqrt(H)]), as our Wh (its transpose).
+  [-1/sqrt(H), 1/sqrt(H)]), as our Wh (its transpose);
+- `top_lyapunov`: (1/k) log ||dh_k/dh_0||_2 along a long trajectory, whose limit is the top
+  Lyapunov exponent of the product of varying Jacobians (rescaled as it goes, so it never
+  underflows);
+- `tanh_can_grow_example`: a 2 x 2 W_h and a drive for which the tanh RNN's two-step Jacobian
+  is larger than the linear one's (which is exactly 0);
+- `check_claims`: the chapter's claims, asserted on its measurements.
 """
 
 from __future__ import annotations
@@ -150,3 +156,94 @@ def torch_default_whh(H: int, seed: int = 0) -> np.ndarray:
     torch.manual_seed(seed)
     (_, Wh, _), = from_torch(torch.nn.RNN(1, H))
     return Wh
+
+
+def top_lyapunov(Wh: np.ndarray, drive: np.ndarray, nonlinearity: str = "tanh",
+                 h0: np.ndarray | None = None) -> np.ndarray:
+    """Run h_t = phi(h_{t-1} Wh + u_t) and return (T,) with entry k - 1 = (1/k) log
+    ||dh_k/dh_0||_2 (natural log, per step).
+
+    Its limit for large k is the top Lyapunov exponent lambda_1 of the product of the varying
+    Jacobians diag(phi'(a_t)) Wh^T: a gradient across k steps scales like exp(lambda_1 k).
+    The product is divided by its norm after every step (the norm is homogeneous, so the
+    logarithms add up exactly), so a product of 1e-1000 is measured without underflow.
+    Wh (H, H), drive (T, H), h0 (H,) as in `jacobian_norms`.
+    """
+    _square("Wh", Wh)
+    H = Wh.shape[0]
+    if nonlinearity not in NONLINEARITIES:
+        raise ValueError(f"nonlinearity: expected one of {NONLINEARITIES}, got {nonlinearity!r}")
+    if not isinstance(drive, np.ndarray) or drive.ndim != 2 or drive.shape[1] != H:
+        raise ValueError(f"drive: expected shape (T, {H}), got "
+                         f"{getattr(drive, 'shape', type(drive).__name__)}")
+    h = np.zeros(H) if h0 is None else np.asarray(h0, dtype=float)
+    if h.shape != (H,):
+        raise ValueError(f"h0: expected shape ({H},), got {h.shape}")
+    T = drive.shape[0]
+    product, log_norm, out = np.eye(H), 0.0, np.empty(T)
+    for t in range(T):
+        h = np.tanh(h @ Wh + drive[t]) if nonlinearity == "tanh" else h @ Wh + drive[t]
+        deriv = 1.0 - h ** 2 if nonlinearity == "tanh" else np.ones(H)
+        product = (deriv[:, None] * Wh.T) @ product
+        size = np.linalg.norm(product, 2)
+        log_norm += np.log(size)
+        product /= size
+        out[t] = log_norm / (t + 1)
+    return out
+
+
+def tanh_can_grow_example() -> dict[str, np.ndarray]:
+    """A counterexample to "the tanh can only make the product smaller".
+
+    Wh^T = [[1, -1], [1, -1]] is nilpotent: (Wh^T)^2 = 0, so the linear RNN's two-step Jacobian
+    is 0. The drive makes h_1 = (0, sqrt(1/2)) (so tanh'(a_1) = (1, 1/2)) and h_2 = 0 (tanh' = 1):
+    the tanh RNN's two-step Jacobian is Wh^T diag(1, 1/2) Wh^T = [[1/2, -1/2], [1/2, -1/2]],
+    of norm 1. Returns {"Wh": (2, 2), "drive": (2, 2)}.
+    """
+    Wh = np.array([[1.0, 1.0], [-1.0, -1.0]])  # our Wh; its transpose is [[1, -1], [1, -1]]
+    h1 = np.array([0.0, np.sqrt(0.5)])
+    drive = np.stack([np.arctanh(h1), -h1 @ Wh])  # a_1 = u_1; a_2 = h_1 Wh + u_2 = 0
+    return {"Wh": Wh, "drive": drive}
+
+
+def check_claims(m: dict) -> None:
+    """Assert the chapter's claims on its measurements m; raises AssertionError naming the claim.
+
+    Keys: "bound" {"norms", "chain", "sigma"} (section 10.2, a W_h with sigma_max < 1);
+    "jordan" {"k": ks, "norms": ||W^k||} for [[0.9, 2], [0, 0.9]]; "grow" {"tanh", "linear"}
+    two-step Jacobian norms of `tanh_can_grow_example`; "default" {"rate", "rho"};
+    "crossing" {1.0: sigma, 0.1: sigma}; "lyapunov": list of {"seed", "steps", "lambda",
+    "rho", "sigma_max", "median_deriv"} (trained character RNNs), each lambda the top exponent.
+    """
+    def claim(ok: bool, text: str) -> None:
+        if not ok:
+            raise AssertionError(f"chapter 10 claim fails: {text}")
+
+    b = m["bound"]
+    k = np.arange(1, len(b["norms"]) + 1)
+    claim(np.all(b["norms"] <= b["chain"] * (1 + 1e-9))
+          and np.all(b["chain"] <= b["sigma"] ** k * (1 + 1e-9)),
+          "||dh_k/dh_0|| <= prod ||J|| <= sigma_max^k at every k")
+    ks, norms = np.asarray(m["jordan"]["k"]), np.asarray(m["jordan"]["norms"])
+    ratio = norms / (ks * 0.9 ** ks)
+    claim(np.all(np.abs(ratio[ks >= 100] / (2 / 0.9) - 1) < 0.02),
+          "for the Jordan block ||W^k|| / (k 0.9^k) tends to 2 / 0.9 (it grows like k rho^k)")
+    claim(round(float(norms[list(ks).index(100)] / 0.9 ** 100)) == 222,
+          "||W^100|| is 222 rho^100, not a constant times rho^100")
+    claim(m["grow"]["linear"] < 1e-12 and m["grow"]["tanh"] > 0.99,
+          "the tanh's two-step Jacobian (norm 1) is larger than the linear one (0)")
+    claim(abs(m["default"]["rate"] - m["default"]["rho"]) < 0.05,
+          "torch's default: the linear rate per step is rho")
+    claim(1.65 < m["crossing"][1.0] < 1.95 and 1.0 < m["crossing"][0.1] < 1.2,
+          "the tanh crossing is near 1.8 for inputs of std 1 and near 1.1 for std 0.1")
+    runs = m["lyapunov"]
+    claim(len({r["seed"] for r in runs}) >= 3, "the Lyapunov exponents cover 3 seeds or more")
+    trained = [r for r in runs if r["steps"] > 0]
+    claim(all(r["lambda"] < -0.1 for r in runs),
+          "every character RNN, trained or not, has a top Lyapunov exponent below -0.1 per step")
+    claim(all(r["rho"] > 1.2 and r["median_deriv"] < 0.1 for r in trained),
+          "every trained character RNN has rho > 1.2 and a median tanh' below 0.1")
+    for seed in {r["seed"] for r in runs}:
+        lams = [r["lambda"] for r in sorted(runs, key=lambda r: r["steps"]) if r["seed"] == seed]
+        claim(all(a < b for a, b in zip(lams, lams[1:])),
+              f"seed {seed}: training raises the top Lyapunov exponent (the vanishing slows)")
