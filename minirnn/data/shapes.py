@@ -6,7 +6,11 @@
 The relation is horizontal when the two shapes sit in different columns, vertical otherwise.
 The shape named first is the one that comes first in reading order (row by row, left to right),
 so every image has exactly one correct caption (and "below" never occurs: a shape read first is
-never below the other). Generated from a seed, no download.
+never below the other). ``make_scenes`` draws k objects instead and captions them
+"COLOUR SHAPE ..." in reading order. Generated from a seed, no download.
+
+The spaces are small (5,184 two-shape images, 432 two-shape captions), so two draws overlap:
+``seen_images`` and ``seen_captions`` find the repeats of a training set in a test set.
 """
 
 from __future__ import annotations
