@@ -2,15 +2,21 @@
 
     python experiments/captioning.py                # every task and cell, one after another
     python experiments/captioning.py scene rnn      # one task (two_shapes, scene), one cell
+    python experiments/captioning.py scene rnn --keep-all DIR   # also every seed's weights
 
 The four (task, cell) pairs are independent: run them as four processes to use more cores.
 
 For each task (chapter 2's two-shape captions, and 3-object scenes), pretrain and freeze the
 CNN, then train a decoder for every condition (h0, first_input, every_step, attention), cell
-(vanilla RNN, LSTM) and seed (0, 1, 2), 32 hidden units, 1500 Adam steps, and evaluate it on
-500 held-out images. Writes minirnn/results/captioning/<task>_<cell>.json (every run's
-scores, accuracy by position free-running and teacher-forced, beam-search statistics for seed 0) and
-<task>_<cell>.pt (the frozen CNN and the seed-0 decoders' weights, which the chapter loads).
+(vanilla RNN, LSTM) and seed (0, 1, 2), 32 hidden units and 32-wide word embeddings (so v
+enters every condition through 32 units), 1500 Adam steps, and evaluate it on 500 held-out
+images, none pixel-identical to a training image. For the vanilla RNN it also reruns h0 and
+first_input with 16-wide embeddings (the first input's image projection then has 16 units
+against h0's 32): the width ablation. Writes minirnn/results/captioning/<task>_<cell>.json
+(the train/test overlap, every run's scores, accuracy by position free-running, aligned and
+teacher-forced, errors per caption, scores on the held-out images with unseen captions, the
+ablation, beam-search statistics for seed 0) and <task>_<cell>.pt (the frozen CNN and the
+seed-0 decoders' weights, which the chapter loads).
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from threadpoolctl import threadpool_limits
 from minirnn.chapters.ch09_image_captioning import (
     CELLS,
     CONDITIONS,
+    EMBED,
     TASKS,
     beam_caption,
     blind_scores,
@@ -43,6 +50,8 @@ OUT = Path(__file__).resolve().parent.parent / "minirnn" / "results" / "captioni
 SEEDS = (0, 1, 2)
 STEPS = 1500
 HIDDEN = 32
+ABLATION_EMBED = 16  # the width the first input's projection had before the widths were equal
+ABLATION_CONDITIONS = ("h0", "first_input")
 BEAM_IMAGES = 200
 BEAM_WIDTHS = (1, 2, 3, 5)
 
@@ -66,12 +75,25 @@ def beam_statistics(model, images: torch.Tensor, targets: list[list[int]]) -> di
     return out
 
 
-def run(name: str, cell: str) -> None:
+def run(name: str, cell: str, keep_all: Path | None = None) -> None:
     start = time.perf_counter()
     task = caption_task(name, n_train=3000, n_test=500)
     encoder = pretrain(task)
+    keep = None
+    if keep_all is not None:
+        keep_all.mkdir(parents=True, exist_ok=True)
+        torch.save(encoder.state_dict(), keep_all / f"{name}_encoder.pt")
+
+        def keep(cell, condition, seed, model, embed=EMBED):
+            torch.save(decoder_weights(model),
+                       keep_all / f"{name}_{cell}_{condition}_{seed}_e{embed}.pt")
     runs, models = run_grid(task, encoder, CONDITIONS, (cell,), SEEDS, steps=STEPS,
-                            hidden_size=HIDDEN)
+                            hidden_size=HIDDEN, keep=keep)
+    ablation = []
+    if cell == "rnn":
+        ablation, _ = run_grid(task, encoder, ABLATION_CONDITIONS, (cell,), SEEDS, steps=STEPS,
+                               hidden_size=HIDDEN, embed_size=ABLATION_EMBED,
+                               keep=keep and (lambda *a: keep(*a, embed=ABLATION_EMBED)))
     images = task.test.images[:BEAM_IMAGES]
     targets = caption_ids(task.test.captions_out)[:BEAM_IMAGES]
     weights, beams = {"encoder": encoder.state_dict()}, {}
@@ -81,10 +103,11 @@ def run(name: str, cell: str) -> None:
         beams[key] = beam_statistics(models[key], images, targets)
         print(f"{name} {key} beam: {beams[key]}", flush=True)
     result = {"task": name, "cell": cell, "steps": STEPS, "hidden_size": HIDDEN,
-              "seeds": list(SEEDS),
-              "n_train": len(task.train), "n_test": len(task.test),
+              "embed_size": EMBED, "seeds": list(SEEDS),
+              "n_train": len(task.train), "n_test": len(task.test), "overlap": task.overlap,
               "encoder_cell_accuracy": encoder_cell_accuracy(encoder, task.test),
-              "blind": blind_scores(task.train, task.test), "runs": runs, "beam": beams,
+              "blind": blind_scores(task.train, task.test), "runs": runs,
+              "width_ablation": ablation, "beam": beams,
               "seconds": round(time.perf_counter() - start)}
     stem = f"{name}_{cell}"
     (OUT / f"{stem}.json").write_text(json.dumps(result, indent=1) + "\n")
@@ -93,9 +116,18 @@ def run(name: str, cell: str) -> None:
 
 
 def main(argv: list[str]) -> int:
-    names = [a for a in argv[1:] if a in TASKS] or list(TASKS)
-    cells = [a for a in argv[1:] if a in CELLS] or list(CELLS)
-    unknown = sorted(set(argv[1:]) - set(TASKS) - set(CELLS))
+    args = list(argv[1:])
+    keep_all = None
+    if "--keep-all" in args:
+        at = args.index("--keep-all")
+        if at + 1 >= len(args):
+            print("--keep-all needs a folder")
+            return 2
+        keep_all = Path(args.pop(at + 1))
+        args.pop(at)
+    names = [a for a in args if a in TASKS] or list(TASKS)
+    cells = [a for a in args if a in CELLS] or list(CELLS)
+    unknown = sorted(set(args) - set(TASKS) - set(CELLS))
     if unknown:
         print(f"unknown argument(s) {unknown}; choose tasks from {TASKS}, cells from {CELLS}")
         return 2
@@ -104,7 +136,7 @@ def main(argv: list[str]) -> int:
     with threadpool_limits(1):
         for name in names:
             for cell in cells:
-                run(name, cell)
+                run(name, cell, keep_all)
     return 0
 
 

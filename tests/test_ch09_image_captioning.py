@@ -1,5 +1,6 @@
-"""Chapter 9's package logic: the scene captions, scoring by position, batched greedy decoding,
-teacher-forced accuracy, beam search of width 1, and loading stored decoders."""
+"""Chapter 9's package logic: the scene captions, held-out test images that are never training
+images, scoring by position (as written and aligned), batched greedy decoding, teacher-forced
+accuracy, beam search of width 1, and loading stored decoders."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import pytest
 import torch
 
 from minirnn.chapters import ch09_image_captioning as cap
-from minirnn.data.shapes import COLOURS, SHAPES
+from minirnn.data import make_scenes, make_shapes, to_torch
+from minirnn.data.shapes import COLOURS, SHAPES, seen_captions, seen_images
 from minirnn.data.tokens import Vocab
 from minirnn.torch.models import ShapesEncoder
 
@@ -20,7 +22,7 @@ def small():
 
 
 def test_scene_captions_name_objects_in_reading_order():
-    data, vocab = cap.make_scenes(20, objects=3, seed=4)
+    data, vocab = to_torch(make_scenes(20, objects=3, seed=4))
     colours = list(COLOURS)
     for cells, caption in zip(data.cells.tolist(), data.captions):
         named = [(c - 1) // len(SHAPES) for c in cells if c], [(c - 1) % len(SHAPES)
@@ -31,16 +33,16 @@ def test_scene_captions_name_objects_in_reading_order():
     assert data.captions_in.shape == data.captions_out.shape == (20, 7)
     assert (data.captions_in[:, 0] == Vocab.BOS).all()
     assert (data.captions_out[:, 6] == Vocab.EOS).all()
-    again, _ = cap.make_scenes(20, objects=3, seed=4)
+    again, _ = to_torch(make_scenes(20, objects=3, seed=4))
     assert again.captions == data.captions and torch.equal(again.images, data.images)
     assert len(vocab) == len(cap.caption_task("two_shapes", 8, 8).vocab)
 
 
 def test_scene_and_task_errors():
     with pytest.raises(ValueError, match="objects must be in"):
-        cap.make_scenes(3, objects=10)
+        make_scenes(3, objects=10)
     with pytest.raises(ValueError, match="n must be >= 1"):
-        cap.make_scenes(0)
+        make_scenes(0)
     with pytest.raises(ValueError, match="name must be one of"):
         cap.caption_task("three")
     encoder = ShapesEncoder()
@@ -48,6 +50,44 @@ def test_scene_and_task_errors():
         cap.build_captioner("h1", "rnn", 15, encoder)
     with pytest.raises(ValueError, match="cell must be one of"):
         cap.build_captioner("h0", "gru", 15, encoder)
+
+
+def test_one_loop_draws_both_datasets_with_the_same_random_stream():
+    # a scene of two objects is a two-shape image: the same cells, colours and shapes
+    shapes, _ = make_shapes(30, seed=5)
+    scenes, _ = make_scenes(30, objects=2, seed=5)
+    assert (shapes.images == scenes.images).all() and (shapes.cells == scenes.cells).all()
+    for two, scene in zip(shapes.captions, scenes.captions):
+        words = two.split()
+        assert scene.split() == words[1:3] + words[-2:]
+
+
+@pytest.mark.parametrize("name", cap.TASKS)
+def test_held_out_images_are_never_training_images(name):
+    task = cap.caption_task(name, n_train=3000, n_test=500)
+    assert len(task.test) == 500
+    assert not seen_images(task.test, task.train).any()
+    cap.check_held_out(task)
+    assert task.overlap["test_seen_images"] == 0
+    assert task.overlap["test_seen_captions"] == seen_captions(task.test, task.train).sum()
+    unseen = cap.unseen_caption_subset(task)
+    assert not seen_captions(unseen, task.train).any()
+    assert len(unseen) == 500 - task.overlap["test_seen_captions"]
+    # a plain second draw does repeat training images, which is why they are skipped
+    assert task.overlap["plain_seen_images"] > 0
+    # and the check can fail: plant one training image in the test set
+    planted = cap.CaptionTask(task.name, task.train, cap.subset(task.test, range(500)),
+                              task.vocab, task.overlap)
+    planted.test.images[7] = task.train.images[123]
+    with pytest.raises(AssertionError, match="1 of 500 test images"):
+        cap.check_held_out(planted)
+
+
+def test_caption_task_refuses_a_test_set_larger_than_the_unseen_images():
+    # three objects in one of 9 cells each: with 9 objects every image has all 9 cells filled,
+    # and 12**9 colourings leave room; with 1 object there are only 9 * 12 = 108 images
+    with pytest.raises(ValueError, match="test images are unseen in training"):
+        cap.caption_task("scene", n_train=2000, n_test=50, objects=1)
 
 
 def test_position_accuracy_counts_eos_and_missing_tokens():
@@ -99,7 +139,7 @@ def test_grid_and_stored_weights_round_trip(small):
     weights = {"encoder": encoder.state_dict()}
     weights |= {k: cap.decoder_weights(m) for k, m in models.items()}
     assert not any(k.startswith("encoder.") for k in weights["rnn/h0"])
-    _, loaded = cap.load_captioners(weights, len(task.vocab), hidden_size=8, embed_size=16)
+    _, loaded = cap.load_captioners(weights, len(task.vocab))
     for key, model in models.items():
         assert cap.greedy_captions(loaded[key], task.test.images) == cap.greedy_captions(
             model, task.test.images)

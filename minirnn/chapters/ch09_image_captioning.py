@@ -10,9 +10,14 @@ Two caption tasks:
     two_shapes   chapter 2's shapes: "a red circle left of a blue square"  (7 or 8 words)
     scene        k objects in reading order: "red circle blue square green triangle" (2k words)
 
+Held out means unseen: the test images are drawn from another seed and every image
+pixel-identical to a training image is skipped (two-shape images come from a space of only
+5,184, so a plain second draw repeats many training images).
+
 Scoring reuses ``minirnn.metrics.sequence_scores`` (exact caption, per-token accuracy) and adds
 accuracy by caption position, free-running (the model reads its own words) and teacher-forced
-(it reads the true words): the gap between the two is exposure bias.
+(it reads the true words). Position-wise scores misalign captions of different lengths, so the
+gap between the two is measured with aligned scores (edit distance, ``minirnn.metrics``).
 `experiments/captioning.py` runs the grid; the tests rerun it small.
 """
 
@@ -26,20 +31,22 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from minirnn.data import TorchRandom, to_torch
+from minirnn.data import to_torch
 from minirnn.data.shapes import (
-    COLOURS,
-    GRID,
-    SHAPES,
-    SIZE,
     ShapesData,
-    caption_vocab,
-    draw_shape,
+    make_scenes,
     make_shapes,
-    shape_mask,
+    seen_captions,
+    seen_images,
+    subset,
 )
-from minirnn.data.tokens import IGNORE_INDEX, Vocab, pad_batch
-from minirnn.metrics import majority_per_position, sequence_scores
+from minirnn.data.tokens import IGNORE_INDEX, Vocab
+from minirnn.metrics import (
+    aligned_position_accuracy,
+    edit_distance,
+    majority_per_position,
+    sequence_scores,
+)
 from minirnn.torch import decode
 from minirnn.torch.attention import AttentionCaptioner
 from minirnn.torch.models import CaptioningModel, ShapesEncoder, pretrain_encoder
@@ -48,64 +55,78 @@ from minirnn.torch.train import RandomBatches, Trainer, seed_everything
 CONDITIONS = ("h0", "first_input", "every_step", "attention")
 CELLS = ("rnn", "lstm")
 TASKS = ("two_shapes", "scene")
+# Word embeddings as wide as the state: then v enters every condition through 32 units (h0's
+# projection, the first input, the every-step input and attention's region vectors alike),
+# and no condition is helped or hurt by a narrower image projection.
+HIDDEN = 32
+EMBED = 32
 
 
 # ------------------------------------------------------------------------------------- data
 
 
-def make_scenes(n: int, objects: int = 3, seed: int = 0) -> tuple[ShapesData, Vocab]:
-    """``n`` images of ``objects`` coloured shapes in distinct cells of the 3x3 grid, captioned
-    "COLOUR SHAPE" per object in reading order (row by row, left to right): 2 * objects words,
-    one correct caption per image. Drawn like ``make_shapes``, with the same vocabulary."""
-    if n < 1:
-        raise ValueError(f"n must be >= 1, got {n}")
-    if not 1 <= objects <= GRID * GRID:
-        raise ValueError(f"objects must be in [1, {GRID * GRID}], got {objects}")
-    g = TorchRandom(seed)  # torch.Generator's draws, in NumPy (as make_shapes)
-    colour_names = list(COLOURS)
-    masks = {s: shape_mask(s) for s in SHAPES}
-    vocab = caption_vocab()
-    images = np.zeros((n, 3, SIZE, SIZE), dtype=np.float32)
-    cells = np.zeros((n, GRID * GRID), dtype=np.int64)
-    captions, ids = [], []
-    for i in range(n):
-        where = sorted(g.randperm(GRID * GRID)[:objects].tolist())
-        colours = g.randint(len(COLOURS), size=(objects,)).tolist()
-        shapes = g.randint(len(SHAPES), size=(objects,)).tolist()
-        words = []
-        for k in range(objects):
-            cells[i, where[k]] = draw_shape(images[i], where[k], colours[k], shapes[k], masks)
-            words += [colour_names[colours[k]], SHAPES[shapes[k]]]
-        captions.append(" ".join(words))
-        ids.append(vocab.encode(words))
-    captions_in, _ = pad_batch([[Vocab.BOS] + c for c in ids], Vocab.PAD)
-    captions_out, _ = pad_batch([c + [Vocab.EOS] for c in ids], IGNORE_INDEX)
-    return to_torch(ShapesData(images, captions_in, captions_out, cells, captions)), vocab
-
-
 @dataclass
 class CaptionTask:
-    """Train and held-out test images with their captions, and the shared vocabulary."""
+    """Train and held-out test images with their captions, and the shared vocabulary.
+    ``overlap`` counts what a plain second draw would have shared with training (see
+    ``caption_task``)."""
 
     name: str
     train: ShapesData
     test: ShapesData
     vocab: Vocab
+    overlap: dict
+
+
+def _generate(name: str, n: int, seed: int, objects: int):
+    return make_shapes(n, seed) if name == "two_shapes" else make_scenes(n, objects, seed)
 
 
 def caption_task(name: str, n_train: int = 3000, n_test: int = 500, objects: int = 3
                  ) -> CaptionTask:
-    """``name`` "two_shapes" (chapter 2's captions) or "scene" (``objects`` objects); train
-    images from seed 0, test images from seed 1 (held out)."""
+    """``name`` "two_shapes" (chapter 2's captions) or "scene" (``objects`` objects).
+
+    Train images come from seed 0. Test images are the first ``n_test`` images of seed 1 that
+    are not pixel-identical to any training image, so none of them was trained on. ``overlap``
+    reports, for the first ``n_test`` images of seed 1 (a plain draw), how many are training
+    images ("plain_seen_images") and how many captions occur in training
+    ("plain_seen_captions"); and for the held-out test, how many of its captions occur in
+    training ("test_seen_captions"; an image can be new while its caption is not)."""
     if name not in TASKS:
         raise ValueError(f"name must be one of {TASKS}, got {name!r}")
-    if name == "two_shapes":
-        train, vocab = to_torch(make_shapes(n_train, seed=0))
-        test, _ = to_torch(make_shapes(n_test, seed=1))
-    else:
-        train, vocab = make_scenes(n_train, objects, seed=0)
-        test, _ = make_scenes(n_test, objects, seed=1)
-    return CaptionTask(name, train, test, vocab)
+    train, vocab = _generate(name, n_train, 0, objects)
+    drawn = n_test
+    while True:
+        # the seed-1 stream is the same whatever its length: draw more until n_test are unseen
+        plain, _ = _generate(name, drawn, 1, objects)
+        unseen = np.flatnonzero(~seen_images(plain, train))
+        if len(unseen) >= n_test or drawn >= 64 * n_test:
+            break
+        drawn *= 2
+    if len(unseen) < n_test:
+        raise ValueError(f"only {len(unseen)} of {drawn} test images are unseen in training; "
+                         f"ask for fewer than n_test={n_test}")
+    test = subset(plain, unseen[:n_test])
+    first = subset(plain, np.arange(n_test))
+    overlap = {"plain_seen_images": int(seen_images(first, train).sum()),
+               "plain_seen_captions": int(seen_captions(first, train).sum()),
+               "test_seen_images": int(seen_images(test, train).sum()),
+               "test_seen_captions": int(seen_captions(test, train).sum()),
+               "n_test": n_test}
+    return CaptionTask(name, to_torch(train), to_torch(test), vocab, overlap)
+
+
+def check_held_out(task: CaptionTask) -> None:
+    """Raise AssertionError if any test image is pixel-identical to a training image."""
+    seen = int(seen_images(task.test, task.train).sum())
+    if seen:
+        raise AssertionError(f"{seen} of {len(task.test)} test images are training images")
+
+
+def unseen_caption_subset(task: CaptionTask) -> ShapesData:
+    """The held-out images whose caption never occurs in training (possibly none)."""
+    mask = ~seen_captions(task.test, task.train)
+    return subset(task.test, np.flatnonzero(mask))
 
 
 def caption_ids(captions_out: torch.Tensor) -> list[list[int]]:
@@ -158,7 +179,7 @@ class StandardisedEncoder(ShapesEncoder):
 
 
 def build_captioner(condition: str, cell: str, vocab_size: int, encoder: ShapesEncoder,
-                    hidden_size: int = 32, embed_size: int = 16) -> nn.Module:
+                    hidden_size: int = HIDDEN, embed_size: int = EMBED) -> nn.Module:
     """A fresh decoder on the frozen encoder (call ``seed_everything`` first to fix it)."""
     if condition not in CONDITIONS:
         raise ValueError(f"condition must be one of {CONDITIONS}, got {condition!r}")
@@ -262,15 +283,50 @@ def mean_test_loss(model: nn.Module, data: ShapesData) -> float:
                            ignore_index=IGNORE_INDEX).item()
 
 
-def evaluate_captioner(model: nn.Module, data: ShapesData) -> dict:
-    """Exact-caption rate, token accuracy, accuracy by position free-running and teacher-forced,
-    and the teacher-forced test loss, on held-out data."""
+def aligned_scores(predicted: list[list[int]], targets: list[list[int]]) -> dict:
+    """Scores that align each caption with its target before comparing, over the words and
+    ``<eos>``: "edits" (mean token edit distance per caption) and "aligned_by_position"
+    (accuracy at each target position under an optimal alignment)."""
+    p = [[*c, Vocab.EOS] for c in predicted]
+    t = [[*c, Vocab.EOS] for c in targets]
+    return {"edits": float(np.mean([edit_distance(a, b) for a, b in zip(p, t)])),
+            "aligned_by_position": aligned_position_accuracy(p, t)}
+
+
+@torch.no_grad()
+def teacher_forced_errors(model: nn.Module, data: ShapesData) -> float:
+    """Mean number of wrong tokens per caption (words and ``<eos>``) when the decoder reads
+    the true previous words: the errors it makes with no error of its own to build on."""
+    model.eval()
+    predicted = model(data.images, data.captions_in).argmax(-1)
+    target = data.captions_out
+    wrong = ((predicted != target) & (target != IGNORE_INDEX)).sum(1).double()
+    return wrong.mean().item()
+
+
+def evaluate_captioner(model: nn.Module, data: ShapesData, unseen: ShapesData | None = None
+                       ) -> dict:
+    """Exact-caption rate, token accuracy, accuracy by position free-running (as written and
+    aligned) and teacher-forced, errors per caption free-running (edit distance) and
+    teacher-forced, and the teacher-forced test loss, on held-out data; with ``unseen`` (the
+    held-out images whose captions never occur in training) also the exact rate and edits
+    there."""
     targets = caption_ids(data.captions_out)
     predicted = greedy_captions(model, data.images, max_len=max(map(len, targets)) + 4)
-    return {**sequence_scores(predicted, targets),
-            "by_position": position_accuracy(predicted, targets),
-            "teacher_forced_by_position": teacher_forced_position_accuracy(model, data),
-            "test_loss": mean_test_loss(model, data)}
+    aligned = aligned_scores(predicted, targets)
+    out = {**sequence_scores(predicted, targets),
+           "by_position": position_accuracy(predicted, targets),
+           "aligned_by_position": aligned["aligned_by_position"],
+           "teacher_forced_by_position": teacher_forced_position_accuracy(model, data),
+           "free_running_edits": aligned["edits"],
+           "teacher_forced_errors": teacher_forced_errors(model, data),
+           "test_loss": mean_test_loss(model, data)}
+    if unseen is not None and len(unseen):
+        u_targets = caption_ids(unseen.captions_out)
+        u_predicted = greedy_captions(model, unseen.images, max_len=max(map(len, u_targets)) + 4)
+        out["unseen_captions"] = {**sequence_scores(u_predicted, u_targets), "n": len(unseen),
+                                  "edits": aligned_scores(u_predicted, u_targets)["edits"]}
+    return out
 
 
 # ------------------------------------------------------------------------------- training
@@ -284,8 +340,8 @@ def pretrain(task: CaptionTask, steps: int = 400, seed: int = 0) -> Standardised
 
 
 def train_captioner(task: CaptionTask, encoder: ShapesEncoder, condition: str, cell: str,
-                    seed: int = 0, steps: int = 1500, hidden_size: int = 32,
-                    embed_size: int = 16, lr: float = 3e-3, batch_size: int = 64
+                    seed: int = 0, steps: int = 1500, hidden_size: int = HIDDEN,
+                    embed_size: int = EMBED, lr: float = 3e-3, batch_size: int = 64
                     ) -> tuple[nn.Module, list[float]]:
     """Build and train one decoder with teacher forcing (Adam, gradient norm clipped at 5);
     returns the model and its training losses."""
@@ -301,24 +357,29 @@ def train_captioner(task: CaptionTask, encoder: ShapesEncoder, condition: str, c
 
 
 def run_grid(task: CaptionTask, encoder: ShapesEncoder, conditions=CONDITIONS, cells=CELLS,
-             seeds=(0, 1, 2), steps: int = 1500, hidden_size: int = 32,
-             log=lambda line: print(line, flush=True)
-             ) -> tuple[list[dict], dict[str, nn.Module]]:
+             seeds=(0, 1, 2), steps: int = 1500, hidden_size: int = HIDDEN,
+             log=lambda line: print(line, flush=True), embed_size: int = EMBED,
+             keep=None) -> tuple[list[dict], dict[str, nn.Module]]:
     """Train and evaluate every (condition, cell, seed): one dict of results per run, and the
-    first seed's models by "cell/condition"."""
+    first seed's models by "cell/condition". ``keep(cell, condition, seed, model)``, if given,
+    is called with every trained model (to store all seeds' weights)."""
     runs, kept = [], {}
+    unseen = unseen_caption_subset(task)
     for cell in cells:
         for condition in conditions:
             for seed in seeds:
                 start = time.perf_counter()
                 model, losses = train_captioner(task, encoder, condition, cell, seed, steps,
-                                                hidden_size)
-                result = evaluate_captioner(model, task.test)
+                                                hidden_size, embed_size)
+                result = evaluate_captioner(model, task.test, unseen)
                 if seed == seeds[0]:
                     kept[f"{cell}/{condition}"] = model
+                if keep is not None:
+                    keep(cell, condition, seed, model)
                 tail = losses[-50:]
                 runs.append({"task": task.name, "condition": condition, "cell": cell,
                              "seed": seed, "steps": steps, "hidden_size": hidden_size,
+                             "embed_size": embed_size,
                              "final_train_loss": sum(tail) / len(tail), **result,
                              "seconds": round(time.perf_counter() - start, 1)})
                 log(f"{task.name} {cell:4s} {condition:11s} seed {seed}: exact "
@@ -335,15 +396,33 @@ def summarise(runs: list[dict], key: str = "exact") -> dict[tuple[str, str, str]
     return table
 
 
+def width_ablation(results: dict) -> dict[tuple[str, str, int], list[float]]:
+    """{(task, condition, embedding width): exact rate per seed} for the vanilla RNN's h0 and
+    first_input decoders, from the grid (32-wide embeddings) and the ablation (16-wide);
+    ``results`` maps (task, cell) to a stored grid (``load_json``). The first input's image
+    projection is as wide as the embedding; h0's is always the hidden size, 32."""
+    table: dict[tuple[str, str, int], list[float]] = {}
+    for task in TASKS:
+        stored = results[task, "rnn"]
+        for runs in (stored["runs"], stored["width_ablation"]):
+            for r in runs:
+                if r["condition"] in ("h0", "first_input"):
+                    key = (task, r["condition"], r["embed_size"])
+                    table.setdefault(key, []).append(r["exact"])
+    return dict(sorted(table.items(), key=lambda kv: (TASKS.index(kv[0][0]), kv[0][1],
+                                                      -kv[0][2])))
+
+
 def decoder_weights(model: nn.Module) -> dict[str, torch.Tensor]:
     """A captioner's state dict without the frozen encoder (stored once per task)."""
     return {k: v for k, v in model.state_dict().items() if not k.startswith("encoder.")}
 
 
-def load_captioners(weights: dict, vocab_size: int, hidden_size: int = 32,
-                    embed_size: int = 16) -> tuple[ShapesEncoder, dict[str, nn.Module]]:
+def load_captioners(weights: dict, vocab_size: int
+                    ) -> tuple[ShapesEncoder, dict[str, nn.Module]]:
     """Rebuild the frozen encoder and every "cell/condition" decoder stored by
-    experiments/captioning.py (``weights`` as ``torch.load`` returns it)."""
+    experiments/captioning.py (``weights`` as ``torch.load`` returns it); each decoder's
+    hidden and embedding sizes are read from its weights."""
     encoder = StandardisedEncoder() if "v_mean" in weights["encoder"] else ShapesEncoder()
     encoder.load_state_dict(weights["encoder"])
     encoder.eval()
@@ -352,6 +431,8 @@ def load_captioners(weights: dict, vocab_size: int, hidden_size: int = 32,
         if key == "encoder":
             continue
         cell, condition = key.split("/")
+        embed_size = state["embed.weight"].shape[1]
+        hidden_size = state["head.weight"].shape[1]
         model = build_captioner(condition, cell, vocab_size, encoder, hidden_size, embed_size)
         full = {f"encoder.{k}": v for k, v in weights["encoder"].items()} | state
         model.load_state_dict(full)  # strict: every parameter must be there
@@ -368,3 +449,99 @@ def h0_saturation(model: CaptioningModel, images: torch.Tensor, threshold: float
         raise ValueError(f"model must use condition='h0', got {model.condition!r}")
     h0 = torch.tanh(model.project(model.image_vector(images)))
     return (h0.abs() > threshold).float().mean().item()
+
+
+# ------------------------------------------------------------------------------- claims
+
+
+def _positions(results: dict, task: str, cell: str, condition: str, key: str) -> np.ndarray:
+    return np.mean([r[key] for r in results[task, cell]["runs"] if r["condition"] == condition],
+                   axis=0)
+
+
+def check_claims(results: dict) -> None:
+    """Raise AssertionError unless the stored grid says what chapter 9 says.
+
+    ``results`` maps (task, cell) to the JSON that experiments/captioning.py writes. Each check
+    names the claim it guards; the thresholds are the prose's rounding."""
+    runs = {k: [r for r in res["runs"]] for k, res in results.items()}
+    exact = summarise([r for rs in runs.values() for r in rs], "exact")
+    mean = {k: float(np.mean(v)) for k, v in exact.items()}
+
+    def claim(ok: bool, text: str) -> None:
+        if not ok:
+            raise AssertionError(text)
+
+    for (task, cell), res in results.items():
+        o = res["overlap"]
+        claim(o["test_seen_images"] == 0, f"{task}: {o['test_seen_images']} test images are "
+              "training images")
+        claim(o["plain_seen_images"] > 0, f"{task}: a plain second draw repeats no image")
+        blind = res["blind"]["token_accuracy"]
+        for r in res["runs"]:
+            claim(r["token_accuracy"] > blind, f"{task} {cell} {r['condition']} seed "
+                  f"{r['seed']}: token accuracy {r['token_accuracy']:.3f} not above the blind "
+                  f"baseline {blind:.3f}")
+    for task in TASKS:
+        # every step beats h0 for the vanilla RNN, on every seed
+        claim(min(exact[task, "rnn", "every_step"]) > max(exact[task, "rnn", "h0"]),
+              f"{task}: a vanilla-RNN every-step seed is not above every h0 seed")
+        # gating lifts every condition
+        for condition in CONDITIONS:
+            claim(mean[task, "lstm", condition] > mean[task, "rnn", condition],
+                  f"{task} {condition}: the LSTM is not above the vanilla RNN")
+    # at equal widths the first input is the worst for the vanilla RNN on two shapes (every
+    # seed below every h0 seed), and level with h0 on scenes (the seeds' ranges overlap)
+    claim(max(exact["two_shapes", "rnn", "first_input"]) < min(exact["two_shapes", "rnn", "h0"]),
+          "two_shapes: a first-input seed is not below every h0 seed")
+    fi, h0 = exact["scene", "rnn", "first_input"], exact["scene", "rnn", "h0"]
+    claim(min(fi) <= max(h0) and min(h0) <= max(fi),
+          "scene: the first-input and h0 seeds no longer overlap")
+    # the first input's deficit is not the width of its projection: on two shapes it is below
+    # h0 with the image through 16 units and through 32; on scenes equal widths close most of
+    # the gap to h0
+    width = width_ablation(results)
+    for embed in (16, 32):
+        claim(np.mean(width["two_shapes", "first_input", embed])
+              < np.mean(width["two_shapes", "h0", embed]),
+              f"two_shapes, embedding {embed}: the first input is not below h0")
+    gaps = {embed: np.mean(width["scene", "h0", embed])
+            - np.mean(width["scene", "first_input", embed]) for embed in (16, 32)}
+    claim(gaps[32] < gaps[16], f"scene: equal widths do not narrow the first input's gap to h0 "
+          f"({gaps[16]:.3f} at 16, {gaps[32]:.3f} at 32)")
+    # errors compound: free running makes more errors per caption (edit distance) than teacher
+    # forcing, in every run; and position-wise scoring makes the gap look larger than it is
+    for (task, cell), rs in runs.items():
+        for r in rs:
+            claim(r["free_running_edits"] > r["teacher_forced_errors"],
+                  f"{task} {cell} {r['condition']} seed {r['seed']}: free running makes no more "
+                  "errors than teacher forcing")
+        plain = np.mean([np.mean(r["teacher_forced_by_position"]) - np.mean(r["by_position"])
+                         for r in rs])
+        aligned = np.mean([np.mean(r["teacher_forced_by_position"])
+                           - np.mean(r["aligned_by_position"]) for r in rs])
+        claim(plain > aligned, f"{task} {cell}: the position-wise gap {plain:.3f} is not above "
+              f"the aligned gap {aligned:.3f}")
+    # attention: best on scenes for both cells; on two shapes below every step, because of the
+    # relation word (position 4); aligned, the words after it are as accurate as every step's
+    for cell in CELLS:
+        claim(mean["scene", cell, "attention"] > max(mean["scene", cell, c]
+                                                      for c in CONDITIONS if c != "attention"),
+              f"scene {cell}: attention is not the best condition")
+        claim(mean["two_shapes", cell, "attention"] < mean["two_shapes", cell, "every_step"],
+              f"two_shapes {cell}: attention is not below every step")
+        att = _positions(results, "two_shapes", cell, "attention", "aligned_by_position")
+        every = _positions(results, "two_shapes", cell, "every_step", "aligned_by_position")
+        claim(att[3] < every[3] - 0.1, f"two_shapes {cell}: attention's relation word "
+              f"{att[3]:.2f} is not 0.1 below every step's {every[3]:.2f}")
+        claim(att[4:8].mean() >= every[4:8].mean(), f"two_shapes {cell}: aligned, attention "
+              f"is below every step after the relation ({att[4:8].mean():.2f} against "
+              f"{every[4:8].mean():.2f})")
+    # beams: at least as likely as greedy on average in every model, not for every image
+    beams = [b for res in results.values() for b in res["beam"].values()]
+    for b in beams:
+        claim(b["beam1"]["same_as_greedy"] == 1.0, "a width-1 beam differs from greedy")
+        claim(b["beam5"]["mean_log_prob"] >= b["greedy_mean_log_prob"] - 1e-6,
+              "a width-5 beam is less likely than greedy on average")
+    claim(max(b["beam5"]["lower_than_greedy"] for b in beams) > 0,
+          "no image's width-5 beam caption is less likely than greedy's")

@@ -8,7 +8,7 @@ Everything here is NumPy (int64 ids, float32 features) and importing it never im
 from minirnn.data.names import encode_names, load_names, names_split, names_vocab
 from minirnn.data.numbers import TranslationSplit, number_translation
 from minirnn.data.rng import TorchRandom
-from minirnn.data.shapes import ShapesData, caption_vocab, make_shapes
+from minirnn.data.shapes import ShapesData, caption_vocab, make_scenes, make_shapes
 from minirnn.data.synthetic import adding_problem, copy_task
 from minirnn.data.tensors import to_torch
 from minirnn.data.text import (
@@ -41,6 +41,7 @@ __all__ = [
     "load_corpus",
     "load_names",
     "load_text",
+    "make_scenes",
     "make_shapes",
     "moving_digits",
     "names_split",

@@ -1,14 +1,14 @@
 """An attention captioner (Xu et al. 2015, "soft" attention), small enough to read in one go.
 
 The other captioners see one image vector v, the same at every step. This one keeps the CNN's
-spatial feature map as R = 16 region vectors a_1..a_R (one per cell of its 4x4 grid) and, before
-each word, computes a step-dependent context
+spatial feature map as R = 16 region vectors u_1..u_R (one per cell of its 4x4 grid) and, before
+each word, computes a step-dependent context (chapter 9's notation; a row-vector convention)
 
-    e_ti   = w . tanh(a_i U + h_{t-1} W)          one score per region        (R,)
-    alpha_t = softmax(e_t)                         where to look, sums to 1    (R,)
-    z_t    = sum_i alpha_ti a_i                    the context v_t             (C,)
+    beta_ti  = tanh(u_i W_u + b_u + h_{t-1} W_q) w_beta   one score per region     (R,)
+    alpha_t  = softmax(beta_t)                            where to look, sums to 1 (R,)
+    v_t      = sum_i alpha_ti u_i                         the context              (C,)
 
-and feeds [embedding of the previous word, z_t] to the recurrent cell. As in Xu et al., the
+and feeds [embedding of the previous word, v_t] to the recurrent cell. As in Xu et al., the
 initial state comes from the mean region vector. States keep the batch on dim 1, as torch.nn's
 ``h`` of shape (1, N, H) does, so ``minirnn.torch.decode`` can drive ``step``.
 """
@@ -53,9 +53,9 @@ class AttentionCaptioner(nn.Module):
         self.channels = channels
         self.init_h = nn.Linear(channels, hidden_size)
         self.init_c = nn.Linear(channels, hidden_size) if cell == "lstm" else None
-        self.key = nn.Linear(channels, attention_size)                 # a_i U (+ bias)
-        self.query = nn.Linear(hidden_size, attention_size, bias=False)  # h_{t-1} W
-        self.score = nn.Linear(attention_size, 1, bias=False)          # w
+        self.key = nn.Linear(channels, attention_size)                 # u_i W_u + b_u
+        self.query = nn.Linear(hidden_size, attention_size, bias=False)  # h_{t-1} W_q
+        self.score = nn.Linear(attention_size, 1, bias=False)          # w_beta
         self.embed = nn.Embedding(vocab_size, embed_size)
         self.cell = CELL_CLASSES[backend][cell](embed_size + channels, hidden_size)
         self.head = nn.Linear(hidden_size, vocab_size)
@@ -71,9 +71,9 @@ class AttentionCaptioner(nn.Module):
             return self.encoder.feature_map(images).flatten(2).transpose(1, 2)
 
     def attend(self, h: torch.Tensor, regions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """h (N, H), regions (N, R, C) -> context z (N, C) and weights alpha (N, R)."""
-        e = self.score(torch.tanh(self.key(regions) + self.query(h)[:, None])).squeeze(-1)
-        alpha = F.softmax(e, dim=-1)
+        """h (N, H), regions (N, R, C) -> context v_t (N, C) and weights alpha (N, R)."""
+        beta = self.score(torch.tanh(self.key(regions) + self.query(h)[:, None])).squeeze(-1)
+        alpha = F.softmax(beta, dim=-1)
         return (alpha[:, :, None] * regions).sum(1), alpha
 
     def start(self, images: torch.Tensor) -> tuple[torch.Tensor, ...]:
@@ -91,8 +91,8 @@ class AttentionCaptioner(nn.Module):
         """One step: tokens (N,) -> logits (N, V), next state, alpha (N, R)."""
         regions = state[-1][0]
         h = state[0][0]
-        z, alpha = self.attend(h, regions)
-        x = torch.cat([self.embed(tokens), z], dim=-1)
+        context, alpha = self.attend(h, regions)
+        x = torch.cat([self.embed(tokens), context], dim=-1)
         if self.init_c is None:
             h = self.cell(x, h)
             new_state = (h[None], state[-1])

@@ -54,11 +54,16 @@ class CaptioningModel(nn.Module):
     """One-to-many: a frozen CNN gives the image vector v (N, F); a recurrent decoder writes the
     caption. Where v enters is ``condition``:
 
-    - ``"h0"``: v, projected, is the initial hidden state (Karpathy & Fei-Fei 2015);
+    - ``"h0"``: v, projected, is the initial hidden state (close to Karpathy & Fei-Fei 2015, who
+      add the projected image as a bias to the first step's pre-activation);
     - ``"first_input"``: v, projected to the word-embedding size, is the input before ``<bos>``
       (Vinyals et al. 2015, Show and Tell);
     - ``"every_step"``: v, projected, is concatenated to the word embedding at every step
-      (Mao et al. 2015, m-RNN).
+      (Donahue et al. 2015, LRCN; m-RNN, Mao et al. 2015, instead joins v, the word and the
+      recurrent state in a multimodal layer after the recurrence).
+
+    h0 projects v to ``hidden_size`` units, the other two to ``embed_size``: pass
+    ``embed_size == hidden_size`` to give every condition the image through equally many units.
     """
 
     CONDITIONS = ("h0", "first_input", "every_step")
