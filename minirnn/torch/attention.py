@@ -1,12 +1,12 @@
 """An attention captioner (Xu et al. 2015, "soft" attention), small enough to read in one go.
 
 The other captioners see one image vector v, the same at every step. This one keeps the CNN's
-spatial feature map as R = 16 region vectors u_1..u_R (one per cell of its 4x4 grid) and, before
+spatial feature map as R = 16 region vectors phi_1..phi_R (one per cell of its 4x4 grid) and, before
 each word, computes a step-dependent context (chapter 9's notation; a row-vector convention)
 
-    beta_ti  = tanh(u_i W_u + b_u + h_{t-1} W_q) w_beta   one score per region     (R,)
-    alpha_t  = softmax(beta_t)                            where to look, sums to 1 (R,)
-    v_t      = sum_i alpha_ti u_i                         the context              (C,)
+    beta_ti  = tanh(phi_i W_phi + b_phi + h_{t-1} W_q) w_beta   one score per region     (R,)
+    alpha_t  = softmax(beta_t)                                  where to look, sums to 1 (R,)
+    v_t      = sum_i alpha_ti phi_i                             the context              (C,)
 
 and feeds [embedding of the previous word, v_t] to the recurrent cell. As in Xu et al., the
 initial state comes from the mean region vector. States keep the batch on dim 1, as torch.nn's
@@ -53,7 +53,7 @@ class AttentionCaptioner(nn.Module):
         self.channels = channels
         self.init_h = nn.Linear(channels, hidden_size)
         self.init_c = nn.Linear(channels, hidden_size) if cell == "lstm" else None
-        self.key = nn.Linear(channels, attention_size)                 # u_i W_u + b_u
+        self.key = nn.Linear(channels, attention_size)                 # phi_i W_phi + b_phi
         self.query = nn.Linear(hidden_size, attention_size, bias=False)  # h_{t-1} W_q
         self.score = nn.Linear(attention_size, 1, bias=False)          # w_beta
         self.embed = nn.Embedding(vocab_size, embed_size)
