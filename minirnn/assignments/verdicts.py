@@ -806,5 +806,8 @@ A4_CASES: dict[str, Callable[[np.random.Generator], Case]] = {
 }
 
 # every assignment is judged here; the graded tests the students receive are for their own checks
+# the later assignments' verdicts build on the helpers above, so they are imported here
+from minirnn.assignments import verdicts_a8  # noqa: E402
+
 JUDGED = {"a1_rnn": CASES, "a2_gated": A2_CASES, "a3_captioning": A3_CASES,
-          "a4_charlm": A4_CASES}
+          "a4_charlm": A4_CASES, "a8_debugging": verdicts_a8.CASES}
