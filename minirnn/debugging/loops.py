@@ -140,9 +140,9 @@ def clipped_sgd_step(params: dict, x: np.ndarray, y: np.ndarray, lr: float,
     weights = list(rnn.parameters()) + list(head.parameters())
     optimizer = torch.optim.SGD(weights, lr=lr)
     out, _ = rnn(x)
-    loss = ((head(out).squeeze(-1) - y) ** 2).mean()
+    mse = ((head(out).squeeze(-1) - y) ** 2).mean()
     optimizer.zero_grad()
-    loss.backward()
+    mse.backward()
     # BEGIN SOLUTION
     norm = torch.nn.utils.clip_grad_norm_(weights, max_norm)
     optimizer.step()
