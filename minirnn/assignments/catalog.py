@@ -37,6 +37,8 @@ class Assignment:
     - graded: file under ``minirnn/assignments/graded/`` holding the graded tests.
     - questions: what is graded, with points.
     - hours: rough working time for a student who has read the chapters.
+    - needs: distributions the grader needs beyond what the packages imply (torch for a
+      package of its own that imports torch, as A8's minirnn/debugging does).
     """
 
     name: str
@@ -48,6 +50,11 @@ class Assignment:
     graded: str
     questions: tuple[Question, ...]
     hours: str
+    needs: tuple[str, ...] = ()
+
+    @property
+    def uses_torch(self) -> bool:
+        return "torch" in self.packages or "torch" in self.needs
 
     @property
     def points(self) -> int:
@@ -208,6 +215,7 @@ A8 = Assignment(
         Question("a bidirectional layer's summary (parity)", (("test_bidirectional_summary", 10),)),
     ),
     hours="4-6 hours",
+    needs=("torch",),
 )
 
 ASSIGNMENTS: dict[str, Assignment] = {a.name: a for a in (A1, A2, A3, A4, A8)}
