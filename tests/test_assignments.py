@@ -267,3 +267,96 @@ def test_stub_text_names_function_and_chapter():
     assert '            raise NotImplementedError("Layer.forward: see chapter 9")\n' in student
     assert solution_regions(text)[0][0] == "Layer.forward"
     assert "        return 0\n" in student
+
+
+# -- planted bugs (A8): a bug region replaces the stub in the template ----------------------------
+BUGGY = '''\
+def total(xs):
+    out = 0
+    # BEGIN SOLUTION
+    for x in xs:
+        out += x
+    # END SOLUTION
+    # BEGIN BUG
+    # for x in xs[1:]:
+    #     out += x
+    # END BUG
+    return out
+
+
+def step(log):
+    # BEGIN SOLUTION
+    log.append("clip")
+    log.append("step")
+    # END SOLUTION
+    # BEGIN BUG
+    # log.append("step")
+    # log.append("clip")
+    # END BUG
+    return log
+
+
+def keep(xs):
+    # BEGIN SOLUTION
+    xs = list(xs)
+    # END SOLUTION
+    # BEGIN BUG
+    # END BUG
+    return xs
+'''
+
+
+def test_a_bug_region_replaces_the_stub_in_the_template_only():
+    chapters = {"total": 1, "step": 2, "keep": 3}
+    template = cut_solutions(BUGGY, chapters)
+    assert "NotImplementedError" not in template and "BUG" not in template
+    assert "    for x in xs[1:]:\n        out += x\n" in template  # uncommented, indent kept
+    assert "    for x in xs:\n" not in template and "    xs = list(xs)" not in template
+    namespace: dict = {}
+    exec(template, namespace)
+    assert namespace["total"]([1, 2, 3]) == 5 and namespace["step"]([]) == ["step", "clip"]
+    reference = cut_solutions(BUGGY, {}, solution=True)
+    assert "xs[1:]" not in reference and "BUG" not in reference and "SOLUTION" not in reference
+    exec(reference, namespace)
+    assert namespace["total"]([1, 2, 3]) == 6 and namespace["step"]([]) == ["clip", "step"]
+    # the source itself runs the fix: the bug lines are comments there
+    exec(BUGGY, namespace)
+    assert namespace["total"]([1, 2, 3]) == 6
+    assert build.bug_regions(BUGGY) == [("total", ["    for x in xs[1:]:", "        out += x"]),
+                                        ("step", ['    log.append("step")',
+                                                  '    log.append("clip")']),
+                                        ("keep", [])]
+
+
+@pytest.mark.parametrize("text, message", [
+    ("def f():\n    # BEGIN SOLUTION\n    return 1\n    # END SOLUTION\n    # BEGIN BUG\n"
+     "    return 2\n    # END BUG\n", "must be commented out"),
+    ("def f():\n    # BEGIN SOLUTION\n    return 1\n    # END SOLUTION\n    # BEGIN BUG\n"
+     "    # return 2\n", "never closed"),
+    ("def f():\n    # BEGIN SOLUTION\n    return 1\n    # END SOLUTION\n    x = 1\n"
+     "    # BEGIN BUG\n    # return 2\n    # END BUG\n", "must directly follow"),
+])
+def test_bad_bug_markers_are_errors(text, message):
+    with pytest.raises(MarkerError, match=message):
+        cut_solutions(text, {"f": 1})
+
+
+def test_a_reordering_bug_is_caught_by_its_syntax_tree(sample):
+    """The leak check cannot see a fix that only reorders the bug's lines (each line is shown);
+    comparing the function's syntax tree with the reference's can."""
+    a, root, assets = sample
+    (root / "toy" / "ops.py").write_text(OPS + "\n\n" + BUGGY)
+    a = Assignment(**{**a.__dict__, "chapters": {**a.chapters, "total": 1, "step": 2,
+                                                  "keep": 3}})
+    solutions = build.solution_lines(a, root, assets)
+    assert 'log.append("clip")' not in solutions and "for x in xs:" in solutions
+    student = build.student_files(a, root=root, assets=assets)
+    assert build.leaked_lines(student, solutions) == []
+    assert build.planted_functions(a, root) == {"minirnn/toy/ops.py": ["keep", "step", "total"]}
+    assert build.fixed_functions(student, a, root) == []
+    fixed = dict(student)
+    fixed["minirnn/toy/ops.py"] = student["minirnn/toy/ops.py"].replace(
+        b'    log.append("step")\n    log.append("clip")\n',
+        b'    log.append("clip")  # moved\n    log.append("step")\n')
+    assert build.leaked_lines(fixed, solutions) == []  # no line of its own to find...
+    assert build.fixed_functions(fixed, a, root) == ["minirnn/toy/ops.py:step"]  # ...its tree

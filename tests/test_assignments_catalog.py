@@ -17,6 +17,9 @@ from minirnn.assignments import build, catalog, grade
 from minirnn.cli import main
 
 NAMES = list(catalog.ASSIGNMENTS)
+# assignments whose template holds planted bugs instead of stubs (A8): name -> what each graded
+# test fails with on the untouched template
+PLANTED = {"a8_debugging": "AssertionError"}
 
 
 
@@ -33,7 +36,7 @@ def built(tmp_path_factory):
 def test_no_solution_line_in_the_student_bundle(name):
     a = catalog.get(name)
     solutions = build.solution_lines(a)
-    assert len(solutions) > 20  # the regions are really marked
+    assert len(solutions) > (10 if name in PLANTED else 20)  # the regions are really marked
     assert build.leaked_lines(build.student_files(a), solutions) == []
     # the check can fail: the reference bundle leaks every line
     reference = {line for _, line in build.leaked_lines(build.student_files(a, True), solutions)}
@@ -61,8 +64,8 @@ def test_template_fails_with_not_implemented_and_solution_passes(name, built):
     result = grade.grade(template)
     tests = {n: t for q in result["questions"] for n, t in q["tests"].items()}
     assert set(tests) == set(a.tests)
-    assert {n: t["error"] for n, t in tests.items()} == dict.fromkeys(a.tests,
-                                                                       "NotImplementedError")
+    assert {n: t["error"] for n, t in tests.items()} == dict.fromkeys(
+        a.tests, PLANTED.get(name, "NotImplementedError"))
     assert result["earned"] == 0
     result = grade.grade(solution)
     failing = {n: t["message"] for q in result["questions"] for n, t in q["tests"].items()
@@ -83,8 +86,26 @@ def test_stubs_name_their_chapter(name, built):
     template, _, _ = built[name]
     a = catalog.get(name)
     text = "".join((template / "minirnn" / m).read_text() for m in a.modules)
+    readme = (template / "README.md").read_text()
     for function, chapter in a.chapters.items():
-        assert f'raise NotImplementedError("{function}: see chapter {chapter}")' in text
+        if name in PLANTED:  # no stub: the README names the chapter
+            assert f"- `{function}` (chapter {chapter})" in readme
+        else:
+            assert f'raise NotImplementedError("{function}: see chapter {chapter}")' in text
+    assert ("NotImplementedError" in text) == (name not in PLANTED)
+
+
+@pytest.mark.parametrize("name", list(PLANTED))
+def test_the_bundle_holds_no_fixed_version_of_a_planted_bug(name):
+    """No planted function's syntax tree in the bundle is the reference's (a bug that reorders
+    lines shows every line of its fix, so the line check alone cannot tell); the check can fail:
+    in the reference bundle every planted function is the fixed one."""
+    a = catalog.get(name)
+    planted = build.planted_functions(a)
+    assert sum(len(v) for v in planted.values()) >= 8
+    assert set(f for v in planted.values() for f in v) == set(a.chapters)
+    assert build.fixed_functions(build.student_files(a), a) == []
+    assert len(build.fixed_functions(build.student_files(a, True), a)) == len(a.chapters)
 
 
 def test_grade_cli_prints_points_and_writes_json(built, tmp_path, capsys):
@@ -115,7 +136,11 @@ def test_notebook_runs_up_to_the_first_unimplemented_call(name, built, monkeypat
     nb = run_notebook(solution / notebook, monkeypatch)  # the reference runs through
     assert all(o.get("output_type") != "error" for c in nb.cells if c.cell_type == "code"
                for o in c.outputs)
-    with pytest.raises(CellExecutionError, match=r"NotImplementedError.*: see chapter \d+"):
+    # A8's template runs up to its first exercise (the symptoms are measured before it)
+    pattern = r"NotImplementedError.*: see chapter \d+"
+    if name in PLANTED:
+        pattern = "NotImplementedError"
+    with pytest.raises(CellExecutionError, match=pattern):
         run_notebook(template / notebook, monkeypatch)
     student = nbformat.read(template / notebook, as_version=4)
     assert any("# YOUR CODE HERE" in c.source for c in student.cells)

@@ -642,3 +642,29 @@ def test_a6_numpy_questions_cannot_use_torch_and_the_module_cannot_use_torch_s_g
     assert earned == 0, tests
     assert tests["test_bidirectional_backward"]["error"] == "ImportError"
     assert "cannot be used while grading" in tests["test_gru_module_matches_torch"]["message"]
+
+
+def test_a8_forged_results_a_deleted_file_and_a_link_to_the_fixed_code_score_nothing(
+        grader, tmp_path):
+    """A8's handout holds working-looking code: a link to the course's copy of it would hand
+    over every fix, a forged report every point."""
+    out = tmp_path / "a8"
+    template, _ = build.build(catalog.A8, out)
+    solution, _ = build.build(catalog.A8, out, solution=True)
+    layers, loops = "minirnn/debugging/layers.py", "minirnn/debugging/loops.py"
+    slow = grade.Limits(time=10.0, startup=30.0)  # a process may import torch
+    embedding, batch_first = first_question("a8_debugging", 0), first_question("a8_debugging", 7)
+    earned, result = points(hostile(template, tmp_path, "forged", append={layers: FORGE_AT_EXIT}),
+                            grader, embedding, limits=slow)
+    assert earned == 0, result["questions"]
+    deleted = hostile(solution, tmp_path, "deleted")
+    (deleted / layers).unlink()
+    earned, result = points(deleted, grader, embedding, limits=slow)
+    assert earned == 0 and result["refused"][layers] == "missing"
+    linked = hostile(template, tmp_path, "linked")
+    (linked / loops).unlink()
+    (linked / loops).symlink_to(build.PACKAGE_ROOT / "debugging" / "loops.py")
+    earned, result = points(linked, grader, batch_first, limits=slow)
+    assert earned == 0 and "symbolic link" in result["refused"][loops]
+    earned, _ = points(solution, grader, batch_first, limits=slow)  # the check can fail
+    assert earned == batch_first.points

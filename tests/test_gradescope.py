@@ -169,3 +169,10 @@ def test_the_wrapper_needs_no_torch_for_a_numpy_assignment():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=120)
     assert done.returncode == 0, done.stderr
+
+
+def test_a8_s_bundle_installs_torch():
+    """A8 ships no minirnn/torch, but its minirnn/debugging/loops.py imports torch."""
+    a8 = catalog.get("a8_debugging")
+    assert "torch" not in a8.packages and a8.uses_torch
+    assert "torch==" in gradescope.requirements(a8) and "--index-url" in gradescope.setup_sh(a8)

@@ -380,11 +380,28 @@ def gru_module(inputs, np):
     return out
 
 
+def tbptt_memory(inputs, np):
+    """A8: the student's tbptt_gradients on the grader's weights, with autograd's live saved
+    bytes recorded after each chunk (minirnn.debugging.meters, the grader's copy)."""
+    import torch
+
+    from minirnn.debugging.loops import tbptt_gradients
+    from minirnn.debugging.meters import LiveSavedBytes
+
+    torch.set_num_threads(1)
+    params = {k[2:]: v for k, v in inputs.items() if k.startswith("p_")}
+    with LiveSavedBytes() as meter:
+        grads = tbptt_gradients(params, inputs["x"], inputs["y"], int(inputs["chunk"]),
+                                on_chunk=meter.record)
+    return {"grads": grads, "alive": np.asarray(meter.history, dtype=np.int64)}
+
+
 PROGRAMS = {"tiny_language_model": tiny_language_model, "captioning_outputs": captioning_outputs,
             "captioning_training": captioning_training, "tbptt_batches": tbptt_batches,
             "decoding": decoding, "clipping": clipping, "vanishing_lags": vanishing_lags,
             "scan_structure": scan_structure, "recurrence_by_scan": recurrence_by_scan,
-            "gru_module": gru_module}
+            "gru_module": gru_module,
+            "tbptt_memory": tbptt_memory}
 
 
 def run_calls(spec, report):

@@ -30,6 +30,9 @@ from minirnn.assignments.catalog import Assignment
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]  # the minirnn package folder
 HERE = Path(__file__).resolve().parent
 BEGIN, END = "# BEGIN SOLUTION", "# END SOLUTION"
+# A bug region right after a solution region is what the template holds instead of the stub
+# (A8 hands out working-looking code with a planted bug): its lines, unmarked, only there.
+BUG_BEGIN, BUG_END = "# BEGIN BUG", "# END BUG"
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip can hold: no build clock leaks in
 _DEF = re.compile(r"^(\s*)def\s+(\w+)\s*\(")
 _CLASS = re.compile(r"^class\s+(\w+)")
@@ -90,34 +93,124 @@ def solution_regions(text: str, where: str = "source") -> list[tuple[str, list[s
     return regions
 
 
+def _bug_after(lines: list[str], k: int, where: str) -> tuple[list[str] | None, int]:
+    """(the bug region's lines, uncommented, and the index of its END BUG) when the line after
+    lines[k] (an END SOLUTION) opens one; (None, k) otherwise."""
+    if k + 1 >= len(lines) or lines[k + 1].strip() != BUG_BEGIN:
+        return None, k
+    for end in range(k + 2, len(lines)):
+        marker = lines[end].strip()
+        if marker == BUG_END:
+            return [_uncomment(line, f"{where}:{j + 1}")
+                    for j, line in enumerate(lines[k + 2:end], start=k + 2)], end
+        if marker in (BEGIN, END, BUG_BEGIN):
+            break
+    raise MarkerError(f"{where}:{k + 2}: {BUG_BEGIN} is never closed")
+
+
+def _uncomment(line: str, where: str) -> str:
+    """A bug line as the template holds it: the source comments it out (``# code``), so the
+    package itself runs only the fix."""
+    body = line.lstrip()
+    if not body.startswith("#"):
+        raise MarkerError(f"{where}: a bug line must be commented out in the source: {body!r}")
+    return line[: len(line) - len(body)] + body[2:] if body.startswith("# ") else ""
+
+
+def bug_regions(text: str, where: str = "source") -> list[tuple[str, list[str]]]:
+    """The bug regions of a source: (enclosing function, the planted lines the template holds)."""
+    solution_regions(text, where)
+    lines, regions = text.splitlines(), []
+    function, cls, inside = None, None, False
+    for k, line in enumerate(lines):
+        if not inside:
+            function, cls = _enclosing(line, function, cls)
+        inside = {BEGIN: True, END: False}.get(line.strip(), inside)
+        if line.strip() == END:
+            bug, _ = _bug_after(lines, k, where)
+            if bug is not None:
+                regions.append((function, bug))
+    return regions
+
+
 def cut_solutions(text: str, chapters: dict[str, int], solution: bool = False,
                   where: str = "source") -> str:
     """The student version of a Python source (or, with solution=True, the marker-free one).
 
     Every region becomes one ``raise NotImplementedError("f: see chapter N")`` line at the
-    indentation of its BEGIN marker; `chapters` must name every function that holds a region.
+    indentation of its BEGIN marker, or, where a ``# BEGIN BUG`` ... ``# END BUG`` region follows
+    its END marker directly, the bug region's lines (the solution drops them); `chapters` must
+    name every function that holds a region.
     """
     solution_regions(text, where)  # validates the markers before anything is cut
     out: list[str] = []
-    function, cls, inside = None, None, False
-    for line in text.splitlines():
+    lines = text.splitlines()
+    function, cls, inside, stub, k = None, None, False, "", 0
+    while k < len(lines):
+        line = lines[k]
         if not inside:
             function, cls = _enclosing(line, function, cls)
         marker = line.strip()
         if marker == BEGIN:
             inside = True
-            if not solution:
-                if function not in chapters:
-                    raise MarkerError(f"{where}: no chapter is given for {function!r} "
-                                      f"(add it to the assignment's chapters)")
-                indent = line[: len(line) - len(line.lstrip())]
-                out.append(f'{indent}raise NotImplementedError("{function}: see chapter '
-                           f'{chapters[function]}")')
+            if function not in chapters and not solution:
+                raise MarkerError(f"{where}: no chapter is given for {function!r} "
+                                  f"(add it to the assignment's chapters)")
+            indent = line[: len(line) - len(line.lstrip())]
+            stub = (f'{indent}raise NotImplementedError("{function}: see chapter '
+                    f'{chapters.get(function)}")')
         elif marker == END:
             inside = False
+            bug, k = _bug_after(lines, k, where)
+            if not solution:
+                out += [stub] if bug is None else bug
+        elif marker in (BUG_BEGIN, BUG_END):
+            raise MarkerError(f"{where}:{k + 1}: {marker} must directly follow {END}")
         elif solution or not inside:
             out.append(line)
+        k += 1
     return "\n".join(out) + "\n"
+
+
+def planted_functions(a: Assignment, root: Path | None = None) -> dict[str, list[str]]:
+    """module file ("minirnn/...") -> the functions holding a bug region, for `a`'s modules."""
+    root = PACKAGE_ROOT if root is None else root
+    out = {}
+    for module in a.modules:
+        names = sorted({f for f, _ in bug_regions((root / module).read_text(encoding="utf-8"),
+                                                  module)})
+        if names:
+            out[f"minirnn/{module}"] = names
+    return out
+
+
+def _function_dump(source: str, name: str) -> str | None:
+    """ast.dump of the function (or "Class.method") called `name` in `source`; None if absent."""
+    import ast
+
+    body = ast.parse(source).body
+    for part in name.split("."):
+        found = [n for n in body if isinstance(n, (ast.FunctionDef, ast.ClassDef))
+                 and n.name == part]
+        if not found:
+            return None
+        body = found[0].body
+    return ast.dump(found[0])
+
+
+def fixed_functions(files: dict[str, bytes], a: Assignment,
+                    root: Path | None = None) -> list[str]:
+    """The planted functions whose body in `files` (a bundle) is the reference's, compared as
+    syntax trees (comments and layout aside): a reordering of lines has no line of its own for
+    the leak check to find, but its tree differs from the fix."""
+    reference = package_files(a, solution=True, root=root)
+    same = []
+    for rel, names in planted_functions(a, root).items():
+        for name in names:
+            want = _function_dump(reference[rel].decode("utf-8"), name)
+            if rel in files and _function_dump(files[rel].decode("utf-8"), name) == want:
+                same.append(f"{rel}:{name}")
+    return same
 
 
 def shipped_sources(root: Path, package: str) -> list[Path]:
@@ -172,11 +265,16 @@ def notebook_solution(source: str) -> str:
     return nbformat.writes(nb) + "\n"
 
 
-def readme(a: Assignment) -> str:
+def readme(a: Assignment, root: Path | None = None) -> str:
     """The student README: set-up, what to implement, how to check locally."""
     todo = "\n".join(f"- `minirnn/{m}`" for m in a.modules)
     functions = "\n".join(f"- `{f}` (chapter {c})" for f, c in a.chapters.items())
     questions = "\n".join(f"| {q.title} | {q.points} |" for q in a.questions)
+    todo_intro = ('Every function body that reads `raise NotImplementedError("...: see chapter N")`'
+                  " in")
+    if planted_functions(a, root):  # A8: the bodies are there, each with one planted bug
+        todo_intro = ("Each function listed below runs without an error but holds one bug that "
+                      "real RNN code has had:\nfind it and fix it, in")
     return f"""# {a.title}
 
 ## Set-up
@@ -186,7 +284,7 @@ of the course package, and Python imports it instead of the installed one when y
 Python, Jupyter or pytest here.
 
 ## What to implement
-Every function body that reads `raise NotImplementedError("...: see chapter N")` in
+{todo_intro}
 
 {todo}
 
@@ -256,7 +354,7 @@ def student_files(a: Assignment, solution: bool = False, root: Path | None = Non
     files[a.notebook] = (notebook_solution(notebook) if solution
                          else clear_notebook(notebook)).encode("utf-8")
     files["tests/" + a.graded] = (assets / "graded" / a.graded).read_bytes()
-    files["README.md"] = readme(a).encode("utf-8")
+    files["README.md"] = readme(a, root).encode("utf-8")
     files["assignment.json"] = (json.dumps({"name": a.name, "points": a.points}, indent=1)
                                 + "\n").encode("utf-8")
     return files
@@ -306,16 +404,21 @@ def solution_lines(a: Assignment, root: Path | None = None, assets: Path = HERE)
     """Every line inside a solution region of what `a` ships: package sources and notebook.
 
     Lines are stripped; lines without a letter or digit (a lone bracket) and bare keywords
-    (``else:``, ``try:``) carry no solution and are left out.
+    (``else:``, ``try:``) carry no solution and are left out, and so are the lines a bug region
+    holds as well (a bug that reorders lines shows every line of its fix: `fixed_functions`
+    compares those functions' syntax trees instead).
     """
     import nbformat
 
     root = PACKAGE_ROOT if root is None else root
     lines: list[str] = []
+    shown: set[str] = set()  # the planted lines the template holds on purpose
     for package in a.packages:
         for path in (p for p in shipped_sources(root, package) if p.suffix == ".py"):
-            for _, region in solution_regions(path.read_text(encoding="utf-8"), str(path)):
+            text = path.read_text(encoding="utf-8")
+            for _, region in solution_regions(text, str(path)):
                 lines += region
+            shown.update(line.strip() for _, bug in bug_regions(text, str(path)) for line in bug)
     nb = nbformat.read(assets / "notebooks" / a.notebook, as_version=4)
     for cell in nb.cells:
         inside = False
@@ -328,7 +431,8 @@ def solution_lines(a: Assignment, root: Path | None = None, assets: Path = HERE)
             elif inside:
                 lines.append(line)
     return {line.strip() for line in lines
-            if any(ch.isalnum() for ch in line) and not _BARE_KEYWORD.fullmatch(line.strip())}
+            if any(ch.isalnum() for ch in line) and not _BARE_KEYWORD.fullmatch(line.strip())
+            and line.strip() not in shown}
 
 
 def leaked_lines(files: dict[str, bytes], solutions: set[str]) -> list[tuple[str, str]]:

@@ -42,6 +42,8 @@ class Assignment:
     - graded: file under ``minirnn/assignments/graded/`` holding the graded tests.
     - questions: what is graded, with points.
     - hours: rough working time for a student who has read the chapters.
+    - needs: distributions the grader needs beyond what the packages imply (torch for a
+      package of its own that imports torch, as A8's minirnn/debugging does).
     """
 
     name: str
@@ -53,6 +55,11 @@ class Assignment:
     graded: str
     questions: tuple[Question, ...]
     hours: str
+    needs: tuple[str, ...] = ()
+
+    @property
+    def uses_torch(self) -> bool:
+        return "torch" in self.packages or "torch" in self.needs
 
     @property
     def points(self) -> int:
@@ -275,7 +282,52 @@ A6 = Assignment(
     hours="5-6 hours",
 )
 
-ASSIGNMENTS: dict[str, Assignment] = {a.name: a for a in (A1, A2, A3, A4, A5, A6, A7)}
+A8 = Assignment(
+    name="a8_debugging",
+    title="A8: debugging RNNs: ten bugs real RNN code has had",
+    packages=("debugging",),
+    modules=("debugging/layers.py", "debugging/loops.py"),
+    chapters={
+        "embedding_backward": 6,
+        "rnn_backward": 7,
+        "softmax": 4,
+        "sequence_loss": 4,
+        "tbptt_gradients": 8,
+        "encode_each": 3,
+        "lstm_from_cs231n": 12,
+        "final_states": 3,
+        "clipped_sgd_step": 11,
+        "bidirectional_summary": 13,
+    },
+    notebook="a8_debugging.ipynb",
+    graded="test_a8_debugging.py",
+    questions=(
+        Question("embedding backward: a word that occurs twice (gradient check)",
+                 (("test_embedding_backward_repeated_words", 10),),
+                 numpy_only=True),
+        Question("BPTT through tanh (gradient check)",
+                 (("test_rnn_backward_gradient_check", 10),),
+                 numpy_only=True),
+        Question("softmax at large scores", (("test_softmax_large_scores", 10),),
+                 numpy_only=True),
+        Question("a padded batch's loss", (("test_sequence_loss_ignores_padding", 10),),
+                 numpy_only=True),
+        Question("truncated BPTT: memory per chunk and gradients",
+                 (("test_tbptt_memory_stays_flat", 10),)),
+        Question("independent sequences (parity)", (("test_independent_sequences", 10),)),
+        Question("LSTM weights from a CS231n checkpoint (parity with torch)",
+                 (("test_lstm_weights_match_torch", 10),)),
+        Question("batch-major input (shape assert with N != T)",
+                 (("test_final_states_batch_first", 10),)),
+        Question("gradient clipping (the update is bounded)",
+                 (("test_clipping_bounds_the_update", 10),)),
+        Question("a bidirectional layer's summary (parity)", (("test_bidirectional_summary", 10),)),
+    ),
+    hours="4-6 hours",
+    needs=("torch",),
+)
+
+ASSIGNMENTS: dict[str, Assignment] = {a.name: a for a in (A1, A2, A3, A4, A5, A6, A7, A8)}
 
 
 def get(name: str) -> Assignment:

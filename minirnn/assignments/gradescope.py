@@ -182,7 +182,7 @@ def needed(a: catalog.Assignment) -> list[str]:
     from minirnn.assignments import verdicts
 
     names = ["numpy", "threadpoolctl"]
-    if "torch" in a.packages:
+    if a.uses_torch:
         names.append("torch")
     if a.name not in getattr(verdicts, "JUDGED", {}):  # its graded tests run under pytest
         names.append("pytest")
@@ -202,7 +202,7 @@ def requirements(a: catalog.Assignment, path: Path = REQUIREMENTS) -> str:
 
 def setup_sh(a: catalog.Assignment) -> str:
     torch = ""
-    if "torch" in a.packages:
+    if a.uses_torch:
         torch = (f'"$VENV/bin/python" -m pip install --no-cache-dir --index-url {TORCH_INDEX} '
                  f'"$(grep \'^torch==\' "$SOURCE/requirements.txt")"\n')
     return f"""#!/usr/bin/env bash

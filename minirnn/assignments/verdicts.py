@@ -808,8 +808,9 @@ A4_CASES: dict[str, Callable[[np.random.Generator], Case]] = {
 # every assignment is judged here; the graded tests the students receive are for their own checks
 # (the later assignments' verdicts live in verdicts_<name>.py, which import the helpers above:
 # import them through this module, never first)
-from minirnn.assignments import verdicts_a5, verdicts_a6, verdicts_a7  # noqa: E402
+from minirnn.assignments import verdicts_a5, verdicts_a6, verdicts_a7, verdicts_a8  # noqa: E402
 
 JUDGED = {"a1_rnn": CASES, "a2_gated": A2_CASES, "a3_captioning": A3_CASES,
           "a4_charlm": A4_CASES, "a5_dynamics": verdicts_a5.CASES,
-          "a6_bidirectional": verdicts_a6.CASES, "a7_scan": verdicts_a7.CASES}
+          "a6_bidirectional": verdicts_a6.CASES, "a7_scan": verdicts_a7.CASES,
+          "a8_debugging": verdicts_a8.CASES}
