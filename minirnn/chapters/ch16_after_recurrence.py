@@ -9,7 +9,7 @@ each measured on the course's own tasks.
     parity       bits -> parity, trained at one length, tested at longer   run_parity
 
 `experiments/after_recurrence.py` runs the grid over seeds and writes
-``minirnn/results/after_recurrence/runs.json``; `check_claims` raises when the shipped (or a
+``minirnn/results/after_recurrence/<part>.json``; `check_claims` raises when the shipped (or a
 rerun's) numbers stop saying what the chapter says.
 """
 
@@ -25,7 +25,7 @@ from torch import nn
 from minirnn.data import adding_problem, number_translation_by_length, to_torch
 from minirnn.data.rng import TorchRandom
 from minirnn.data.tokens import IGNORE_INDEX, Vocab
-from minirnn.results import load_json
+from minirnn.results import load_json, results_path
 from minirnn.torch.adding import AddingRegressor, solved
 from minirnn.torch.attention import AttentionSeq2Seq
 from minirnn.torch.decode import until_eos
@@ -112,7 +112,7 @@ def exact_by_length(predicted: list[list[int]], targets: list[list[int]]
     return {k: (v[0], v[1]) for k, v in sorted(groups.items())}
 
 
-def run_translator(kind: str, seed: int = 0, steps: int = 1000, batch_size: int = 64,
+def run_translator(kind: str, seed: int = 0, steps: int = 600, batch_size: int = 64,
                    lr: float = 3e-3) -> dict:
     """Train one translator (Adam, norm clipping at 5, as chapter 2) and score it greedily.
 
@@ -227,9 +227,26 @@ def run_parity(kind: str, T: int = 10, test_T: tuple[int, ...] = (10, 40), seed:
 # ------------------------------------------------------------------------------- results
 
 
+PARTS = ("translation", "adding", "parity")
+
+
 def load_runs() -> dict[str, list[dict]]:
-    """The shipped grid: {"translation": [...], "adding": [...], "parity": [...]}."""
-    return load_json("after_recurrence", "runs.json")
+    """The shipped grid, from the files of each part (``<part>*.json``): {"translation": [...],
+    "adding": [...], "parity": [...]}, each sorted by model and seed (a part not generated yet is
+    missing)."""
+    folder = results_path("after_recurrence")
+    runs = {}
+    for part in PARTS:
+        files = sorted(folder.glob(f"{part}*.json"))
+        if files:
+            rows = [r for f in files for r in load_json("after_recurrence", f.name)]
+            runs[part] = sorted(rows, key=lambda r: (r["kind"] not in TRANSLATORS,
+                                                     _order(r["kind"]), r["seed"]))
+    return runs
+
+
+def _order(kind: str) -> int:
+    return (TRANSLATORS + SEQUENCE_MODELS).index(kind)
 
 
 def summarise(runs: dict[str, list[dict]]) -> dict[str, dict]:
