@@ -112,7 +112,7 @@ def exact_by_length(predicted: list[list[int]], targets: list[list[int]]
     return {k: (v[0], v[1]) for k, v in sorted(groups.items())}
 
 
-def run_translator(kind: str, seed: int = 0, steps: int = 600, batch_size: int = 64,
+def run_translator(kind: str, seed: int = 0, steps: int = 400, batch_size: int = 64,
                    lr: float = 3e-3) -> dict:
     """Train one translator (Adam, norm clipping at 5, as chapter 2) and score it greedily.
 
@@ -282,23 +282,33 @@ def check_claims(summary: dict[str, dict]) -> None:
     counts = [tr[k]["params"] for k in TRANSLATORS]
     if max(counts) > 1.1 * min(counts):
         raise AssertionError(f"parameter counts not within 10%: {counts}")
-    # attention beats the plain encoder-decoder at the training lengths, in every seed
-    if not tr["attention"]["test_min"] > tr["seq2seq"]["test_exact"]:
-        raise AssertionError(f"attention's worst seed {tr['attention']['test_min']:.2f} does "
-                             f"not beat plain seq2seq's median {tr['seq2seq']['test_exact']:.2f}")
-    # no model translates the longer numbers well: every seed of every model below 0.5
-    for kind in TRANSLATORS:
-        if not tr[kind]["longer_max"] < 0.5:
-            raise AssertionError(f"{kind}: longer numbers exact {tr[kind]['longer_max']:.2f}, "
-                                 f"expected below 0.5")
+    # at equal size and steps, attention's worst seed beats both other models' medians
+    for other in ("seq2seq", "transformer"):
+        if not tr["attention"]["test_min"] > tr[other]["test_exact"]:
+            raise AssertionError(f"attention's worst seed {tr['attention']['test_min']:.2f} does "
+                                 f"not beat {other}'s median {tr[other]['test_exact']:.2f}")
+        if not tr["attention"]["longer_exact"] > tr[other]["longer_exact"]:
+            raise AssertionError(f"attention on longer numbers "
+                                 f"{tr['attention']['longer_exact']:.2f} not above {other}'s "
+                                 f"{tr[other]['longer_exact']:.2f}")
+    # the plain encoder-decoder translates no longer number in any seed
+    if tr["seq2seq"]["longer_max"] != 0:
+        raise AssertionError(f"plain seq2seq got {tr['seq2seq']['longer_max']:.2f} of the longer "
+                             f"numbers, expected none")
     add = summary["adding"]
-    # the GRU and the stacked linear recurrences solve T = 100 in every seed, the LSTM in none
-    for kind in ("gru", "lru", "mingru"):
-        if add[kind]["solved"] != add[kind]["runs"]:
-            raise AssertionError(f"adding: {kind} solved {add[kind]['solved']} of "
-                                 f"{add[kind]['runs']}, expected all")
-    if add["lstm"]["solved"] != 0:
-        raise AssertionError(f"adding: lstm solved {add['lstm']['solved']}, expected none")
+    # the book's standard: the GRU solves T = 100 in every seed, the LSTM in none
+    if add["gru"]["solved"] != add["gru"]["runs"] or add["lstm"]["solved"] != 0:
+        raise AssertionError(f"adding: GRU solved {add['gru']['solved']}, LSTM "
+                             f"{add['lstm']['solved']}, expected all and none")
+    # the stacked minGRU solves it in every seed; the stacked LRU learns it (median MSE below a
+    # quarter of the mean predictor's, about 1/6) but does not meet the standard in every seed
+    if add["mingru"]["solved"] != add["mingru"]["runs"]:
+        raise AssertionError(f"adding: minGRU solved {add['mingru']['solved']} of "
+                             f"{add['mingru']['runs']}, expected all")
+    if not (add["lru"]["median_mse"] < 0.25 / 6 and add["lru"]["solved"] < add["lru"]["runs"]):
+        raise AssertionError(f"adding: LRU median MSE {add['lru']['median_mse']:.4f}, solved "
+                             f"{add['lru']['solved']} of {add['lru']['runs']}: expected below "
+                             f"{0.25 / 6:.4f} and not every seed")
     par = summary["parity"]
     # parity: the GRU keeps it at four times the training length, the linear recurrences do not
     if not par["gru"]["40"] > 0.9:
@@ -307,3 +317,6 @@ def check_claims(summary: dict[str, dict]) -> None:
         if not par[kind]["40"] < 0.6:
             raise AssertionError(f"parity: {kind} at length 40 {par[kind]['40']:.2f}, expected "
                                  f"< 0.6 (chance is 0.5)")
+        if not par[kind]["10"] > 0.6:
+            raise AssertionError(f"parity: {kind} at length 10 {par[kind]['10']:.2f}, expected "
+                                 f"> 0.6 (it fits the trained lengths in part)")
