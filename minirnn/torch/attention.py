@@ -146,17 +146,19 @@ class AttentionCaptioner(nn.Module):
 class AttentionSeq2Seq(nn.Module):
     """Encoder-decoder with additive attention (Bahdanau et al. 2015): ids (N, S) -> ids (N, T).
 
-    The encoder is a GRU over the source; its outputs o_1..o_S are the memory the decoder reads.
-    Before each target token the decoder scores every source position against its state s:
+    The encoder is a GRU over the source; its states hbar_1..hbar_S are the memory the decoder
+    reads. Before each target token the decoder scores every source position against its own
+    state h_{t-1} (``s`` in the code):
 
-        e_tj    = w . tanh(o_j U + s_{t-1} W)       one score per source position   (S,)
+        e_tj    = tanh(hbar_j U + h_{t-1} W) w      one score per source position   (S,)
         alpha_t = softmax(e_t) over real positions  padding gets weight 0           (S,)
-        c_t     = sum_j alpha_tj o_j                the context                     (H,)
+        v_t     = sum_j alpha_tj hbar_j             the context                     (H,)
 
-    and its GRU cell reads [embedding of the previous token, c_t]; the next token is read from
-    [s_t, c_t]. Without attention (`minirnn.torch.models.Seq2Seq`) all the decoder knows of the
-    source is the encoder's last state. Token ids follow ``Vocab``: 0 ``<pad>``, 1 ``<bos>``,
-    2 ``<eos>``. States keep the batch on dim 0 here: (s (N, H), memory (N, S, H), mask (N, S)).
+    and its GRU cell reads [embedding of the previous token, v_t]; the next token's scores are
+    read from [h_t, v_t]. Without attention (`minirnn.torch.models.Seq2Seq`) all the decoder
+    knows of the source is the encoder's last state. Token ids follow ``Vocab``: 0 ``<pad>``,
+    1 ``<bos>``, 2 ``<eos>``. States keep the batch on dim 0 here: (h (N, H), memory (N, S, H),
+    mask (N, S)).
     """
 
     def __init__(self, src_vocab_size: int, tgt_vocab_size: int, hidden_size: int = 64,

@@ -1,10 +1,10 @@
 """Linear recurrences in a stack: a diagonal linear RNN (the LRU of Orvieto et al. 2023) and
 minGRU layers (Feng et al. 2024), each run by chapter 15's parallel scan.
 
-A diagonal linear RNN keeps a complex state x_t of size N and updates every entry on its own:
+A diagonal linear RNN keeps a complex state h_t of size N and updates every entry on its own:
 
-    x_t = lambda * x_{t-1} + gamma * (u_t B)       lambda, gamma (N,) complex / real, B (D, N)
-    y_t = Re(x_t C) + u_t * d                       C (N, D) complex, d (D,)
+    h_t = lambda * h_{t-1} + gamma * (x_t B)       lambda, gamma (N,) complex / real, B (D, N)
+    out_t = Re(h_t C) + x_t * d                     C (N, D) complex, d (D,)
 
 The recurrence is linear and does not depend on the input (lambda is a parameter), so the
 whole sequence is one `linear_recurrence_scan` with a_t = lambda. The parameterisation keeps it
@@ -14,7 +14,8 @@ keeps the state's size of order one when |lambda| is close to 1 (long memory).
 
 One layer of either kind is linear in its inputs over time, so the nonlinearity sits between
 layers: a block is ``x + W_o gelu(layer(LayerNorm(x)))`` (pre-norm, residual), and the models
-stack blocks as the papers do. Arrays are batch-first: u (N, T, D).
+stack blocks as the papers do. Arrays are batch-first: the input (N, T, D) (``u`` in the
+code, the LRU paper's letter).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ KINDS = ("lru", "mingru")
 
 
 class DiagonalLinearRNN(nn.Module):
-    """The LRU layer: u (N, T, D) -> y (N, T, D) through a complex diagonal state of size
+    """The LRU layer: u (N, T, D) -> out (N, T, D) through a complex diagonal state of size
     ``state_size``. Eigenvalue moduli start uniform in [r_min, r_max] (close to 1: long memory),
     phases in [0, max_phase]. ``mode`` is "scan" (parallel, default) or "sequential"."""
 
