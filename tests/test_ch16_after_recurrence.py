@@ -172,7 +172,7 @@ def test_diagonal_linear_rnn_scan_equals_the_loop_and_stays_stable():
         layer.theta_log.fill_(3.0)
     assert (layer.eigenvalues().abs() < 1).all()
     layer2 = DiagonalLinearRNN(6, 200, r_min=0.5, r_max=0.6)
-    r = layer2.eigenvalues().abs()
+    r = layer2.eigenvalues().abs().detach()
     assert float(r.min()) >= 0.5 - 1e-6 and float(r.max()) <= 0.6 + 1e-6
     with pytest.raises(ValueError, match="r_min"):
         DiagonalLinearRNN(4, 4, r_min=0.9, r_max=1.0)
