@@ -195,7 +195,7 @@ def test_linear_rnn_regressor_shapes_gradients_and_errors(kind):
     assert model(x).shape == (5,)
     model.loss(x, y).backward()
     assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in model.parameters())
-    assert model.error(x, y) == pytest.approx(float(model.loss(x, y)))
+    assert model.error(x, y) == pytest.approx(model.loss(x, y).item())
     clf = LinearRNNRegressor(kind, 8, 1, 4, input_size=1, outputs=2, seed=0)
     assert clf(torch.rand(3, 7, 1)).shape == (3, 2)
     with pytest.raises(ValueError, match="x"):
