@@ -67,3 +67,16 @@ def test_claims_fail_when_the_parameter_counts_drift_apart(summary):
                      int(1.11 * summary["translation"]["attention"]["params"]))
     with pytest.raises(AssertionError, match="within 10%"):
         ch16.check_claims(moved)
+
+
+@pytest.mark.parametrize("part, kind, key", [
+    ("translation", "attention", "test_exact"),   # prose: 0.97
+    ("adding", "lru", "median_mse"),              # prose: 0.0285
+    ("parity", "mingru", "40"),                   # prose: 0.49
+])
+def test_claims_fail_when_a_quoted_median_moves_past_its_rounding(summary, part, kind, key):
+    quoted, decimals = ch16.CLAIMED[(part, kind, key)]
+    half = 0.5 * 10**-decimals
+    ch16.check_quoted(_shifted(summary, part, kind, key, quoted + 0.9 * half))  # still prints so
+    with pytest.raises(AssertionError, match="does not print as the quoted"):
+        ch16.check_quoted(_shifted(summary, part, kind, key, quoted + 1.1 * half))

@@ -276,8 +276,38 @@ def summarise(runs: dict[str, list[dict]]) -> dict[str, dict]:
     return out
 
 
+# The medians the chapter's prose quotes, with the number of decimals it prints them with.
+CLAIMED = {
+    ("translation", "seq2seq", "test_exact"): (0.03, 2),
+    ("translation", "seq2seq", "longer_exact"): (0.00, 2),
+    ("translation", "attention", "test_exact"): (0.97, 2),
+    ("translation", "attention", "longer_exact"): (1.00, 2),
+    ("translation", "transformer", "test_exact"): (0.43, 2),
+    ("translation", "transformer", "longer_exact"): (0.27, 2),
+    ("adding", "lstm", "median_mse"): (0.1672, 4),
+    ("adding", "gru", "median_mse"): (0.0032, 4),
+    ("adding", "lru", "median_mse"): (0.0285, 4),
+    ("adding", "mingru", "median_mse"): (0.0006, 4),
+    ("parity", "gru", "40"): (1.00, 2),
+    ("parity", "lru", "10"): (0.99, 2),
+    ("parity", "lru", "40"): (0.49, 2),
+    ("parity", "mingru", "10"): (0.82, 2),
+    ("parity", "mingru", "40"): (0.49, 2),
+}
+
+
+def check_quoted(summary: dict[str, dict]) -> None:
+    """Raise AssertionError unless every median the prose quotes (CLAIMED) prints as quoted."""
+    for (part, kind, key), (quoted, decimals) in CLAIMED.items():
+        value = summary[part][kind][key]
+        if not abs(value - quoted) <= 0.5 * 10**-decimals + 1e-12:
+            raise AssertionError(f"{part} {kind} {key}: {value:.{decimals + 2}f} does not print "
+                                 f"as the quoted {quoted:.{decimals}f}")
+
+
 def check_claims(summary: dict[str, dict]) -> None:
-    """Raise AssertionError unless `summarise`'s numbers say what the chapter says."""
+    """Raise AssertionError unless `summarise`'s numbers say what the chapter says: each claim's
+    direction, then the quoted medians (`check_quoted`)."""
     tr = summary["translation"]
     counts = [tr[k]["params"] for k in TRANSLATORS]
     if max(counts) > 1.1 * min(counts):
@@ -320,3 +350,4 @@ def check_claims(summary: dict[str, dict]) -> None:
         if not par[kind]["10"] > 0.6:
             raise AssertionError(f"parity: {kind} at length 10 {par[kind]['10']:.2f}, expected "
                                  f"> 0.6 (it fits the trained lengths in part)")
+    check_quoted(summary)
