@@ -34,7 +34,7 @@ unit: $(STAMP)
 # The notebooks that load shipped results run from the built wheel in a fresh environment, in
 # an empty folder (tests/test_notebooks_anywhere.py, part of `unit`); nbval runs the others here,
 # so every notebook executes once.
-ANYWHERE_NOTEBOOKS := 02_five_architectures 09_image_captioning 10_vanishing_exploding 11_gradient_clipping 12_lstm 14_gru 15_frontiers A_appendix_long_range
+ANYWHERE_NOTEBOOKS := 02_five_architectures 09_image_captioning 10_vanishing_exploding 11_gradient_clipping 12_lstm 14_gru 15_frontiers 16_after_recurrence A_appendix_long_range
 
 nbval: $(STAMP)
 	$(BIN)/python -m pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg notebooks $(ANYWHERE_NOTEBOOKS:%=--ignore=notebooks/%.ipynb) -q -p no:cacheprovider

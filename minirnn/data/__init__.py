@@ -6,7 +6,11 @@ Everything here is NumPy (int64 ids, float32 features) and importing it never im
 """
 
 from minirnn.data.names import encode_names, load_names, names_split, names_vocab
-from minirnn.data.numbers import TranslationSplit, number_translation
+from minirnn.data.numbers import (
+    TranslationSplit,
+    number_translation,
+    number_translation_by_length,
+)
 from minirnn.data.rng import TorchRandom
 from minirnn.data.shapes import ShapesData, caption_vocab, make_scenes, make_shapes
 from minirnn.data.synthetic import adding_problem, copy_task
@@ -47,6 +51,7 @@ __all__ = [
     "names_split",
     "names_vocab",
     "number_translation",
+    "number_translation_by_length",
     "pad_batch",
     "split_text",
     "to_torch",
