@@ -31,8 +31,8 @@ selection is made on an untrained network as the baseline.
 The step backward: `step_backward_errors` compares a hand-derived LSTM step backward with the
 package's `minirnn.numpy.lstm_step_backward` and with central differences.
 
-Initialisation: `torch_default_forget_bias` draws fresh `torch.nn.LSTM`s and returns the total
-forget-gate bias (bias_ih + bias_hh) they start with.
+Initialisation: `torch_default_forget_bias` draws fresh `torch.nn.LSTM` layers and returns the
+total forget-gate bias (bias_ih + bias_hh) they start with.
 
 Claims: `check_claims` asserts the direction (and the printed rounding) of every claim the
 chapter makes about its measurements.

@@ -1,5 +1,5 @@
 """Chapter 16: What came after recurrence. Attention, a small Transformer and linear recurrences,
-each measured on the course's own tasks.
+each measured on the course's own tasks::
 
     translation  German number words -> English, split by target length   translator_*
                  plain Seq2Seq (GRU), AttentionSeq2Seq (GRU + additive attention),
