@@ -176,12 +176,35 @@ def check(root: Path, toc_file: Path, edition: str = "en") -> list[str]:
                 totals["math"] += info["maths"]
                 totals["images"] += info["images"]
                 page.close()
+            if edition == "ko":
+                failures += search_failures(browser, base)
             browser.close()
     finally:
         server.shutdown()
     print(f"check_pages ({edition}): {totals['pages']} pages, {totals['math']} math "
           f"elements, {totals['images']} images checked")
     return failures
+
+
+SEARCH_WORD = "기울기"  # "gradient", on most chapter pages
+
+
+def search_failures(browser, base: str) -> list[str]:
+    """Sphinx's search in the Korean edition finds chapter pages for a Korean word."""
+    page = browser.new_page()
+    page.goto(f"{base}/search.html?q={SEARCH_WORD}", wait_until="load")
+    try:
+        page.wait_for_selector("ul.search li", timeout=15000)
+    except Exception:  # noqa: BLE001 - no result in time is the failure reported below
+        pass
+    found = page.evaluate("() => Array.from(document.querySelectorAll('ul.search li a'))"
+                          ".map(a => a.getAttribute('href'))")
+    page.close()
+    chapters = [href for href in found if href and "notebooks/" in href]
+    print(f"  search for {SEARCH_WORD}: {len(found)} results, {len(chapters)} chapters")
+    if len(chapters) < 5:
+        return [f"search: {SEARCH_WORD!r} found {len(chapters)} chapter pages (want 5 or more)"]
+    return []
 
 
 def edition_failures(browser, page_path: str, url: str, info: dict, edition: str) -> list[str]:
