@@ -102,8 +102,13 @@ _URL = re.compile(r"\]\(([^)]+)\)")
 
 
 def kept_pieces(msgid: str) -> list[str]:
-    """The roles ({eq}`x`, {doc}`x`...), inline math, inline code and link URLs of a message."""
-    found = _ROLE.findall(msgid) + _MATH.findall(msgid) + _URL.findall(msgid)
+    """The roles ({eq}`x`, {doc}`x`...), inline math, inline code and link URLs of a message.
+    A role with its own link text ({doc}`Why recurrence <../notebooks/01_why_recurrence>`)
+    keeps its target; its text is translated."""
+    found = []
+    for role in _ROLE.findall(msgid):
+        found += [role.split("`")[0] + "`", role[role.index("<"):]] if "<" in role else [role]
+    found += _MATH.findall(msgid) + _URL.findall(msgid)
     return found + _CODE.findall(_ROLE.sub("", msgid))
 
 
