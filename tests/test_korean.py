@@ -50,9 +50,10 @@ def test_the_catalog_check_can_fail(tmp_path):
     po.append(polib.POEntry(msgid="See {eq}`eq-a` and $x_t$.", msgstr="$x_t$를 보십시오."))
     po.append(polib.POEntry(msgid="A heading", msgstr=""))
     po.append(polib.POEntry(msgid="Fuzzy", msgstr="퍼지", flags=["fuzzy"]))
+    po.append(polib.POEntry(msgid="1. Why recurrence", msgstr="1. 왜 순환인가"))
     po.save(str(tmp_path / "x.po"))
     problems = korean_book.po_problems(tmp_path / "x.po")
-    assert len(problems) == 3 and "{eq}`eq-a`" in problems[0]
+    assert len(problems) == 4 and "{eq}`eq-a`" in problems[0] and "numbered" in problems[3]
 
 
 def test_the_catalogs_hold_exactly_today_s_messages(tmp_path, monkeypatch):

@@ -128,6 +128,10 @@ def po_problems(path: Path) -> list[str]:
             problems.append(f"{where}: fuzzy")
         problems += [f"{where}: {piece!r} is missing from the translation"
                      for piece in kept_pieces(entry.msgid) if piece not in entry.msgstr]
+        if re.match(r"\d+\. ", entry.msgstr) and entry.msgstr != entry.msgid:
+            # Sphinx parses a translation: "1. 왜 순환인가" would become a numbered list and be
+            # dropped, leaving the English title
+            problems.append(f"{where}: write {entry.msgstr[:4]!r} as 'N\\. ' (a numbered list)")
     return problems
 
 

@@ -110,7 +110,8 @@ async () => {
 """
 
 
-ENGLISH_ONLY = ("book/api",)  # docstrings are not translated
+# the API's docstrings are not translated; the bibliography lists works by their own titles
+ENGLISH_ONLY = ("book/api", "book/bibliography")
 EDITION_LINK_JS = "() => { const a = document.querySelector('.minirnn-edition a'); " \
                   "return a ? a.href : null; }"
 
