@@ -21,9 +21,11 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 > /dev/null
 	touch $(STAMP)
 
+# Both editions: English into _build/html, Korean into _build/html/ko (tools/korean_book.py).
 book: $(STAMP)
 	$(BIN)/jupyter-book build . --all
-	@echo "Built: $(CURDIR)/_build/html/index.html"
+	$(BIN)/python tools/korean_book.py build
+	@echo "Built: $(CURDIR)/_build/html/index.html and $(CURDIR)/_build/html/ko/index.html"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -41,11 +43,13 @@ nbval: $(STAMP)
 
 build-check: $(STAMP)
 	$(BIN)/jupyter-book build . --all -W -n --keep-going
+	$(BIN)/python tools/korean_book.py build --strict
 	$(BIN)/python tests/browser/check_no_remote.py _build/html
-	@echo "Built: $(CURDIR)/_build/html/index.html"
+	@echo "Built: $(CURDIR)/_build/html/index.html and $(CURDIR)/_build/html/ko/index.html"
 
 browser: $(STAMP)
 	$(BIN)/python tests/browser/check_pages.py _build/html
+	$(BIN)/python tests/browser/check_pages.py _build/html --edition ko
 
 test: lint unit nbval build-check browser
 

@@ -1,6 +1,6 @@
 """Open every page of the built book in headless Chromium and check what a reader would see.
 
-Usage: python tests/browser/check_pages.py _build/html
+Usage: python tests/browser/check_pages.py _build/html [_toc.yml] [--edition en|ko]
 
 For each page listed in _toc.yml it asserts that:
 - the page loads (HTTP 200) and makes no request outside this machine;
@@ -8,7 +8,13 @@ For each page listed in _toc.yml it asserts that:
 - every math element has been typeset by MathJax (an <mjx-container> inside it) and no raw
   TeX delimiters are left in the visible text;
 - every image has loaded (complete, naturalWidth > 0);
-- the left navigation links to every page in _toc.yml.
+- the left navigation links to every page in _toc.yml;
+- the page's language (<html lang>) is the edition's, and its link to the same page in the other
+  edition loads and links back.
+
+With ``--edition ko`` it checks the Korean edition, built into <root>/ko, and also that every
+page but the API reference shows Korean text (the API's docstrings stay in English) and that the
+left navigation is in Korean.
 
 Chromium is Debian's (/usr/bin/chromium). Where it is missing the check is skipped with a
 message, unless MINIRNN_REQUIRE_BROWSER=1, which makes a missing browser an error.
@@ -92,17 +98,30 @@ async () => {
   const broken = imgs.filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src);
   const nav = document.querySelector('nav.bd-docs-nav, #bd-docs-nav, .bd-sidebar-primary');
   const navLinks = nav ? Array.from(nav.querySelectorAll('a')).map(a => a.href) : [];
+  const hangul = (text.match(/[\uac00-\ud7a3]/g) || []).length;
+  const navText = nav ? nav.textContent : '';
+  const navHangul = (navText.match(/[\uac00-\ud7a3]/g) || []).length;
+  const edition = document.querySelector('.minirnn-edition a');
   return {maths: maths.length, untypeset, rawTex, images: imgs.length, broken, navLinks,
-          typeset: document.querySelectorAll('mjx-container').length};
+          typeset: document.querySelectorAll('mjx-container').length,
+          lang: document.documentElement.lang, hangul, navHangul,
+          editionHref: edition ? edition.href : null};
 }
 """
 
 
-def check(root: Path, toc_file: Path) -> list[str]:
+# the API's docstrings are not translated; the bibliography lists works by their own titles
+ENGLISH_ONLY = ("book/api", "book/bibliography")
+EDITION_LINK_JS = "() => { const a = document.querySelector('.minirnn-edition a'); " \
+                  "return a ? a.href : null; }"
+
+
+def check(root: Path, toc_file: Path, edition: str = "en") -> list[str]:
     from playwright.sync_api import sync_playwright
 
     pages = toc_pages(toc_file)
-    server, base = serve(root)
+    server, site = serve(root)
+    base = f"{site}/ko" if edition == "ko" else site
     failures: list[str] = []
     totals = {"pages": 0, "math": 0, "images": 0}
     try:
@@ -120,7 +139,7 @@ def check(root: Path, toc_file: Path) -> list[str]:
                         if r.status >= 400 else None)
 
                 def block(route, e=errors):
-                    if route.request.url.startswith(base) or route.request.url.startswith(
+                    if route.request.url.startswith(site) or route.request.url.startswith(
                         "data:"
                     ):
                         route.continue_()
@@ -151,21 +170,78 @@ def check(root: Path, toc_file: Path) -> list[str]:
                 missing = [p for p in pages[1:] if f"{p}.html" not in nav_paths]
                 if missing:
                     failures.append(f"{page_path}: left navigation lacks {missing}")
+                failures += edition_failures(browser, page_path, url, info, edition)
                 print(f"  {page_path}: {info['maths']} math ({info['typeset']} typeset), "
                       f"{info['images']} images, {len(real_errors)} console errors")
                 totals["pages"] += 1
                 totals["math"] += info["maths"]
                 totals["images"] += info["images"]
                 page.close()
+            if edition == "ko":
+                failures += search_failures(browser, base)
             browser.close()
     finally:
         server.shutdown()
-    print(f"check_pages: {totals['pages']} pages, {totals['math']} math elements, "
-          f"{totals['images']} images checked")
+    print(f"check_pages ({edition}): {totals['pages']} pages, {totals['math']} math "
+          f"elements, {totals['images']} images checked")
+    return failures
+
+
+SEARCH_WORD = "기울기"  # "gradient", on most chapter pages
+
+
+def search_failures(browser, base: str) -> list[str]:
+    """Sphinx's search in the Korean edition finds chapter pages for a Korean word."""
+    page = browser.new_page()
+    page.goto(f"{base}/search.html?q={SEARCH_WORD}", wait_until="load")
+    try:
+        page.wait_for_selector("ul.search li", timeout=15000)
+    except Exception:  # noqa: BLE001 - no result in time is the failure reported below
+        pass
+    found = page.evaluate("() => Array.from(document.querySelectorAll('ul.search li a'))"
+                          ".map(a => a.getAttribute('href'))")
+    page.close()
+    chapters = [href for href in found if href and "notebooks/" in href]
+    print(f"  search for {SEARCH_WORD}: {len(found)} results, {len(chapters)} chapters")
+    if len(chapters) < 5:
+        return [f"search: {SEARCH_WORD!r} found {len(chapters)} chapter pages (want 5 or more)"]
+    return []
+
+
+def edition_failures(browser, page_path: str, url: str, info: dict, edition: str) -> list[str]:
+    """The page's language, its link to the other edition (which must link back), and, in the
+    Korean edition, Korean text on the page and in the navigation."""
+    failures = []
+    if info["lang"] != edition:
+        failures.append(f"{page_path}: <html lang={info['lang']!r}>, expected {edition!r}")
+    if info["editionHref"] is None:
+        failures.append(f"{page_path}: no link to the other edition")
+    else:
+        other = browser.new_page()
+        response = other.goto(info["editionHref"], wait_until="load")
+        if response is None or response.status != 200:
+            failures.append(f"{page_path}: the other edition's page {info['editionHref']} did "
+                            f"not load ({response and response.status})")
+        elif other.evaluate(EDITION_LINK_JS) != url:
+            failures.append(f"{page_path}: the other edition's page does not link back here")
+        other.close()
+    if edition == "ko":
+        if page_path not in ENGLISH_ONLY and info["hangul"] < 20:
+            failures.append(f"{page_path}: only {info['hangul']} Korean characters on the page")
+        if info["navHangul"] < 20:
+            failures.append(f"{page_path}: the left navigation is not in Korean")
     return failures
 
 
 def main(argv: list[str]) -> int:
+    edition = "en"
+    if "--edition" in argv:
+        k = argv.index("--edition")
+        edition = argv[k + 1]
+        argv = argv[:k] + argv[k + 2:]
+    if edition not in ("en", "ko"):
+        print(f"check_pages: --edition: expected en or ko, got {edition!r}")
+        return 2
     root = Path(argv[1] if len(argv) > 1 else "_build/html")
     toc_file = Path(argv[2] if len(argv) > 2 else "_toc.yml")
     required = os.environ.get("MINIRNN_REQUIRE_BROWSER") == "1"
@@ -177,10 +253,11 @@ def main(argv: list[str]) -> int:
             return 1
         print(message)
         return 0
-    if not (root / "index.html").exists():
-        print(f"check_pages: {root}/index.html not found; build the book first")
+    if not (root / "index.html").exists() or not (root / "ko" / "index.html").exists():
+        print(f"check_pages: {root}/index.html or {root}/ko/index.html not found; build the "
+              f"book first (make book builds both editions)")
         return 2
-    failures = check(root, toc_file)
+    failures = check(root, toc_file, edition)
     if failures:
         print("\n".join(failures))
         print(f"check_pages: FAILED ({len(failures)} problems)")
