@@ -53,8 +53,10 @@ gettext_compact = False
 
 def sphinx_build(builder: str, language: str, out: Path, strict: bool) -> None:
     conf = sphinx_conf(language)
+    # -E -a: every page afresh. The left navigation holds the other pages' titles, and Sphinx
+    # does not rewrite an unchanged page when only another page's title changed.
     command = [str(BIN / "sphinx-build"), "-b", builder, "-c", str(conf), "-d",
-               str(BUILD / language / "doctrees"), "-q"]
+               str(BUILD / language / "doctrees"), "-q", "-E", "-a"]
     if strict:
         command += ["-W", "-n", "--keep-going"]
     subprocess.run(command + [str(ROOT), str(out)], check=True)
