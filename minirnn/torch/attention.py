@@ -21,10 +21,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from minirnn.data.tokens import IGNORE_INDEX, Vocab
+from minirnn.data.tokens import Vocab
 from minirnn.torch import cells
 from minirnn.torch.decode import until_eos
-from minirnn.torch.models import ShapesEncoder
+from minirnn.torch.models import ShapesEncoder, token_cross_entropy
 
 CELL_CLASSES = {"minirnn": {"rnn": cells.RNNCell, "lstm": cells.LSTMCell},
                 "torch": {"rnn": nn.RNNCell, "lstm": nn.LSTMCell}}
@@ -137,9 +137,7 @@ class AttentionCaptioner(nn.Module):
 
     def loss(self, images: torch.Tensor, captions_in: torch.Tensor,
              captions_out: torch.Tensor) -> torch.Tensor:
-        logits = self(images, captions_in)
-        return F.cross_entropy(logits.reshape(-1, self.vocab_size), captions_out.reshape(-1),
-                               ignore_index=IGNORE_INDEX)
+        return token_cross_entropy(self(images, captions_in), captions_out)
 
 
 
@@ -222,9 +220,7 @@ class AttentionSeq2Seq(nn.Module):
 
     def loss(self, src: torch.Tensor, src_lengths: torch.Tensor, tgt_in: torch.Tensor,
              tgt_out: torch.Tensor) -> torch.Tensor:
-        logits = self(src, src_lengths, tgt_in)
-        return F.cross_entropy(logits.reshape(-1, self.tgt_vocab_size), tgt_out.reshape(-1),
-                               ignore_index=IGNORE_INDEX)
+        return token_cross_entropy(self(src, src_lengths, tgt_in), tgt_out)
 
     @torch.no_grad()
     def attention_weights(self, src: torch.Tensor, src_lengths: torch.Tensor,

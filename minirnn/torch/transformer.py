@@ -21,11 +21,11 @@ from __future__ import annotations
 import math
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from minirnn.data.tokens import IGNORE_INDEX, Vocab
+from minirnn.data.tokens import Vocab
 from minirnn.torch.decode import until_eos
+from minirnn.torch.models.layers import token_cross_entropy
 
 
 def sinusoidal_positions(length: int, d_model: int) -> torch.Tensor:
@@ -99,9 +99,7 @@ class TransformerSeq2Seq(nn.Module):
 
     def loss(self, src: torch.Tensor, src_lengths: torch.Tensor, tgt_in: torch.Tensor,
              tgt_out: torch.Tensor) -> torch.Tensor:
-        logits = self(src, src_lengths, tgt_in)
-        return F.cross_entropy(logits.reshape(-1, self.tgt_vocab_size), tgt_out.reshape(-1),
-                               ignore_index=IGNORE_INDEX)
+        return token_cross_entropy(self(src, src_lengths, tgt_in), tgt_out)
 
     @torch.no_grad()
     def translate(self, src: torch.Tensor, src_lengths: torch.Tensor, max_len: int = 40
