@@ -23,7 +23,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from minirnn.chapters import ch10_vanishing_exploding as gradients
-from minirnn.data.text import CharVocab, load_corpus
+from minirnn.data.text import load_corpus
 from minirnn.numpy import word_embedding_forward
 from minirnn.numpy.models import MaskedCharRNN
 from minirnn.numpy.train import fit
@@ -49,12 +49,8 @@ def measure(model: MaskedCharRNN, long_ids: np.ndarray) -> dict:
 
 def main() -> None:
     threadpool_limits(1)
-    text = load_corpus()
-    vocab = CharVocab.from_text(text)
-    ids = vocab.encode(text[:150_000])
-    n = (len(ids) - 1) // 64
-    x, y = ids[: n * 64].reshape(n, 64), ids[1: n * 64 + 1].reshape(n, 64)
-    long_ids = vocab.encode(text[150_000:150_000 + LONG])  # never trained on
+    x, y, vocab = gradients.char_windows(150_000, 64)
+    long_ids = vocab.encode(load_corpus()[150_000:150_000 + LONG])  # never trained on
     runs = []
     for seed in SEEDS:
         model = MaskedCharRNN(V=len(vocab), H=64, E=32, seed=seed)

@@ -88,17 +88,13 @@ def test_saturated_units_make_a_large_wh_vanish():
 
 
 def test_trained_char_rnn_has_rho_above_one_saturated_units_and_vanishing_jacobians():
-    from minirnn.data.text import CharVocab, load_corpus
+    from minirnn.data.text import load_corpus
     from minirnn.numpy import word_embedding_forward
     from minirnn.numpy.models import MaskedCharRNN
     from minirnn.numpy.train import fit
 
     threadpool_limits(1)
-    text = load_corpus()
-    vocab = CharVocab.from_text(text)
-    ids = vocab.encode(text[:150_000])
-    n = (len(ids) - 1) // 64
-    x, y = ids[: n * 64].reshape(n, 64), ids[1: n * 64 + 1].reshape(n, 64)
+    x, y, vocab = gradients.char_windows(150_000, 64)
     model = MaskedCharRNN(V=len(vocab), H=64, E=32, seed=0)
     fit(model, x[:-16], y[:-16], steps=300, batch_size=32, lr=0.01, seed=0)
     p = model.params
@@ -107,7 +103,7 @@ def test_trained_char_rnn_has_rho_above_one_saturated_units_and_vanishing_jacobi
     s = gradients.spectrum(p["Wh"])
     assert s["sigma_max"] > 2 and s["rho"] > 1.2
     assert np.median(run["deriv"]) < 0.1 and run["norms"][59] < 1e-6
-    long_ids = vocab.encode(text[150_000:151_000])
+    long_ids = vocab.encode(load_corpus()[150_000:151_000])
     emb, _ = word_embedding_forward(long_ids[None], p["W_embed"])
     lam = gradients.top_lyapunov(p["Wh"], emb[0] @ p["Wx"] + p["b"])
     assert -0.6 < lam[-1] < -0.1  # the page: about -0.40 per step over 3,000 characters

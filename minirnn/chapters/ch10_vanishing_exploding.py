@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from minirnn.data.text import CharVocab, load_corpus
+
 NONLINEARITIES = ("tanh", "linear")
 
 
@@ -45,6 +47,36 @@ def _square(name: str, W: np.ndarray) -> None:
     if not isinstance(W, np.ndarray) or W.ndim != 2 or W.shape[0] != W.shape[1]:
         raise ValueError(f"{name}: expected a square 2-D array (H, H), got "
                          f"{getattr(W, 'shape', type(W).__name__)}")
+
+
+def _checked_run(Wh: np.ndarray, drive: np.ndarray, nonlinearity: str,
+                 h0: np.ndarray | None) -> tuple[int, np.ndarray]:
+    """(H, the initial state) of a driven run, after checking its inputs: Wh (H, H),
+    drive (T, H), h0 (H,) or None for zeros."""
+    _square("Wh", Wh)
+    H = Wh.shape[0]
+    if nonlinearity not in NONLINEARITIES:
+        raise ValueError(f"nonlinearity: expected one of {NONLINEARITIES}, got {nonlinearity!r}")
+    if not isinstance(drive, np.ndarray) or drive.ndim != 2 or drive.shape[1] != H:
+        raise ValueError(f"drive: expected shape (T, {H}), got "
+                         f"{getattr(drive, 'shape', type(drive).__name__)}")
+    h = np.zeros(H) if h0 is None else np.asarray(h0, dtype=float)
+    if h.shape != (H,):
+        raise ValueError(f"h0: expected shape ({H},), got {h.shape}")
+    return H, h
+
+
+def char_windows(chars: int = 150_000, length: int = 64
+                 ) -> tuple[np.ndarray, np.ndarray, CharVocab]:
+    """The character model's training data for section 10.5: the first `chars` characters of
+    the course's corpus cut into windows of `length`; (x (n, length), y = x shifted by one,
+    the vocabulary)."""
+    text = load_corpus()
+    vocab = CharVocab.from_text(text)
+    ids = vocab.encode(text[:chars])
+    n = (len(ids) - 1) // length
+    return (ids[: n * length].reshape(n, length), ids[1: n * length + 1].reshape(n, length),
+            vocab)
 
 
 def spectrum(W: np.ndarray) -> dict[str, float]:
@@ -83,16 +115,7 @@ def jacobian_norms(Wh: np.ndarray, drive: np.ndarray, nonlinearity: str = "tanh"
     "step_norms": (T,) ||dh_k/dh_{k-1}||_2 of each single step, "deriv": (T, H) the factors
     phi'(a_t), "states": (T + 1, H) h_0..h_T}.
     """
-    _square("Wh", Wh)
-    H = Wh.shape[0]
-    if nonlinearity not in NONLINEARITIES:
-        raise ValueError(f"nonlinearity: expected one of {NONLINEARITIES}, got {nonlinearity!r}")
-    if not isinstance(drive, np.ndarray) or drive.ndim != 2 or drive.shape[1] != H:
-        raise ValueError(f"drive: expected shape (T, {H}), got "
-                         f"{getattr(drive, 'shape', type(drive).__name__)}")
-    h = np.zeros(H) if h0 is None else np.asarray(h0, dtype=float)
-    if h.shape != (H,):
-        raise ValueError(f"h0: expected shape ({H},), got {h.shape}")
+    H, h = _checked_run(Wh, drive, nonlinearity, h0)
     T = drive.shape[0]
     states, deriv = [h], np.empty((T, H))
     norms, step_norms = np.empty(T), np.empty(T)
@@ -169,16 +192,7 @@ def top_lyapunov(Wh: np.ndarray, drive: np.ndarray, nonlinearity: str = "tanh",
     logarithms add up exactly), so a product of 1e-1000 is measured without underflow.
     Wh (H, H), drive (T, H), h0 (H,) as in `jacobian_norms`.
     """
-    _square("Wh", Wh)
-    H = Wh.shape[0]
-    if nonlinearity not in NONLINEARITIES:
-        raise ValueError(f"nonlinearity: expected one of {NONLINEARITIES}, got {nonlinearity!r}")
-    if not isinstance(drive, np.ndarray) or drive.ndim != 2 or drive.shape[1] != H:
-        raise ValueError(f"drive: expected shape (T, {H}), got "
-                         f"{getattr(drive, 'shape', type(drive).__name__)}")
-    h = np.zeros(H) if h0 is None else np.asarray(h0, dtype=float)
-    if h.shape != (H,):
-        raise ValueError(f"h0: expected shape ({H},), got {h.shape}")
+    H, h = _checked_run(Wh, drive, nonlinearity, h0)
     T = drive.shape[0]
     product, log_norm, out = np.eye(H), 0.0, np.empty(T)
     for t in range(T):
