@@ -12,6 +12,7 @@ import importlib
 import types
 
 from minirnn.assignments import build
+from minirnn.assignments.verdicts_a8 import rnn_params  # the grader's test weights
 
 MODULES = ("layers", "loops")
 
@@ -38,20 +39,6 @@ def planted(name: str) -> types.ModuleType:
 def fixed(name: str) -> types.ModuleType:
     """minirnn.debugging.<name> as the package has it (the bugs fixed)."""
     return importlib.import_module(f"minirnn.debugging.{name}")
-
-
-def _rnn_params(rng, D: int, H: int, reverse: bool = False, head: bool = False) -> dict:
-    import numpy as np
-
-    p = {}
-    for suffix in ("", "_reverse") if reverse else ("",):
-        p["weight_ih_l0" + suffix] = rng.normal(size=(H, D)) / np.sqrt(D)
-        p["weight_hh_l0" + suffix] = rng.normal(size=(H, H)) * 0.9 / np.sqrt(H)
-        p["bias_ih_l0" + suffix] = rng.normal(size=H) * 0.1
-        p["bias_hh_l0" + suffix] = rng.normal(size=H) * 0.1
-    if head:
-        p["head_weight"], p["head_bias"] = rng.normal(size=(1, H)) / np.sqrt(H), np.zeros(1)
-    return p
 
 
 def _symptoms(layers: types.ModuleType, loops: types.ModuleType, seed: int) -> dict[str, float]:
@@ -86,13 +73,13 @@ def _symptoms(layers: types.ModuleType, loops: types.ModuleType, seed: int) -> d
     moved = layers.sequence_loss(np.where(mask[..., None], scores, 5.0), targets, mask)[0]
     out["padding"] = abs(moved - layers.sequence_loss(scores, targets, mask)[0])
     # 5. truncated BPTT: live saved bytes after the last of 8 chunks / after the first
-    p = _rnn_params(rng, 3, 8, head=True)
+    p = rnn_params(rng, 3, 8, head=True)
     with LiveSavedBytes() as meter:
         loops.tbptt_gradients(p, rng.normal(size=(2, 32, 3)), rng.normal(size=(2, 32)), 4,
                               on_chunk=meter.record)
     out["tbptt_first"], out["tbptt_last"] = meter.history[0], meter.history[-1]
     # 6. independent sequences: a sequence's final state alone vs after another one
-    p = _rnn_params(rng, 2, 3)
+    p = rnn_params(rng, 2, 3)
     first, second = rng.normal(size=(4, 2)), rng.normal(size=(3, 2))
     out["leak"] = float(np.abs(loops.encode_each(p, [second])[0]
                                - loops.encode_each(p, [first, second])[1]).max())
@@ -107,15 +94,15 @@ def _symptoms(layers: types.ModuleType, loops: types.ModuleType, seed: int) -> d
         got = lstm(torch.from_numpy(x))[0].numpy()
     out["gates"] = float(np.abs(got - verdicts_a8.lstm_cs231n(x, Wx, Wh, b)).max())
     # 8. batch_first: the final states' first axis for N = 3 sequences of T = 5 steps
-    out["batch_rows"] = int(loops.final_states(_rnn_params(rng, 2, 4),
+    out["batch_rows"] = int(loops.final_states(rnn_params(rng, 2, 4),
                                                rng.normal(size=(3, 5, 2))).shape[0])
     # 9. clipping: the update's norm over its bound lr * max_norm
-    p = _rnn_params(rng, 3, 5, head=True)
+    p = rnn_params(rng, 3, 5, head=True)
     new, _ = loops.clipped_sgd_step(p, rng.normal(size=(2, 6, 3)),
                                     rng.normal(size=(2, 6)) * 20, lr=0.1, max_norm=1.0)
     out["clip"] = float(np.sqrt(sum(np.sum((new[k] - p[k]) ** 2) for k in p))) / 0.1
     # 10. bidirectional: how far the backward half moves when only the first token changes
-    p, x = _rnn_params(rng, 2, 3, reverse=True), rng.normal(size=(2, 5, 2))
+    p, x = rnn_params(rng, 2, 3, reverse=True), rng.normal(size=(2, 5, 2))
     changed = x.copy()
     changed[:, 0] += 1.0
     out["bidirectional"] = float(np.abs(loops.bidirectional_summary(p, changed)[:, 3:]
