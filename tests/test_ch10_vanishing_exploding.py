@@ -91,3 +91,15 @@ def test_top_lyapunov_errors_name_the_argument():
         gradients.top_lyapunov(W, np.ones((5, 4)), "relu")
     with pytest.raises(ValueError, match=r"h0: expected shape \(4,\)"):
         gradients.top_lyapunov(W, np.ones((5, 4)), h0=np.zeros(2))
+
+
+def test_char_rnn_measurements_add_up_to_the_model_s_own_gradient():
+    from minirnn.numpy.models import MaskedCharRNN
+
+    x, y, vocab = gradients.char_windows(3_000, 16)
+    model = MaskedCharRNN(V=len(vocab), H=8, E=4, seed=0)
+    m = gradients.char_rnn_measurements(model, x[:3], y[:3], x[3])
+    assert m["dWh_check"] and m["norms"].shape == (16,) and m["deriv"].shape == (3 * 16 * 8,)
+    assert m["by_lag"].shape == (16,) and m["lyapunov"].shape == (16,)
+    model.params["Wh"] = model.params["Wh"] * 0.1  # a smaller W_h: gradients vanish faster
+    assert gradients.char_rnn_measurements(model, x[:3], y[:3], x[3])["norms"][-1] < m["norms"][-1]

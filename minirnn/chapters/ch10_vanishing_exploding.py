@@ -30,6 +30,17 @@ from __future__ import annotations
 import numpy as np
 
 from minirnn.data.text import CharVocab, load_corpus
+from minirnn.numpy import (
+    rnn_backward,
+    rnn_forward,
+    rnn_states,
+    temporal_affine_backward,
+    temporal_affine_forward,
+    temporal_softmax_loss,
+    word_embedding_forward,
+)
+from minirnn.numpy.lags import lag_decomposition
+from minirnn.numpy.models import MaskedCharRNN
 
 NONLINEARITIES = ("tanh", "linear")
 
@@ -77,6 +88,35 @@ def char_windows(chars: int = 150_000, length: int = 64
     n = (len(ids) - 1) // length
     return (ids[: n * length].reshape(n, length), ids[1: n * length + 1].reshape(n, length),
             vocab)
+
+
+def char_rnn_measurements(model: MaskedCharRNN, held_x: np.ndarray, held_y: np.ndarray,
+                          long_ids: np.ndarray) -> dict:
+    """Section 10.5's measurements of a character RNN (minirnn.numpy.models.MaskedCharRNN).
+
+    held_x, held_y (N, T) held-out windows; long_ids (L,) a long text the model never trained
+    on. Returns {"spectrum": of W_h, "norms": (T,) geometric mean over the windows of
+    ||dh_k/dh_0||, "deriv": every tanh'(a_t) of the windows, "by_lag": (T,) norm of dL/dW_h's
+    part at each lag (chapter 7's decomposition), "dWh_check": whether those parts add up to
+    the model's own dW_h, "lyapunov": (L,) running estimate (1/k) log ||dh_k/dh_0|| along
+    long_ids}."""
+    p = model.params
+    emb, _ = word_embedding_forward(held_x, p["W_embed"])
+    drive = emb @ p["Wx"] + p["b"]  # (N, T, H)
+    runs = [jacobian_norms(p["Wh"], drive[n]) for n in range(len(held_x))]
+    _, grads = model.loss(held_x, held_y)
+    h, cache = rnn_forward(emb, np.zeros((len(held_x), model.H)), p["Wx"], p["Wh"], p["b"])
+    # partial dL_t/dh_t through the output layer (as in chapter 7)
+    scores, affine_cache = temporal_affine_forward(h, p["W_out"], p["b_out"])
+    dh = temporal_affine_backward(temporal_softmax_loss(scores, held_y)[1], affine_cache)[0]
+    long_emb, _ = word_embedding_forward(long_ids[None], p["W_embed"])
+    return {"spectrum": spectrum(p["Wh"]),
+            "norms": np.exp(np.mean([np.log(r["norms"]) for r in runs], axis=0)),
+            "deriv": np.concatenate([r["deriv"].ravel() for r in runs]),
+            "by_lag": np.linalg.norm(lag_decomposition(rnn_states(cache), p["Wh"], dh)
+                                     ["by_lag"], axis=(1, 2)),
+            "dWh_check": np.allclose(rnn_backward(dh, cache)[3], grads["Wh"], atol=1e-10),
+            "lyapunov": top_lyapunov(p["Wh"], long_emb[0] @ p["Wx"] + p["b"])}
 
 
 def spectrum(W: np.ndarray) -> dict[str, float]:
